@@ -1,0 +1,23 @@
+/** An error meant for the user: printed as one line, exit status 2, no stack trace. */
+export class UsageError extends Error {
+  override name = 'UsageError';
+}
+
+/** Parses a strictly positive integer option, naming the option in the error. */
+export function positiveInt(flag: string) {
+  return (text: string): number => {
+    if (!/^\+?\d+$/.test(text.trim())) throw new UsageError(`${flag} must be a positive integer, got '${text}'`);
+    const n = Number(text);
+    if (!Number.isSafeInteger(n) || n < 1) throw new UsageError(`${flag} must be a positive integer, got '${text}'`);
+    return n;
+  };
+}
+
+/** Parses a comma-separated list, each item checked by `item`. */
+export function list<T>(flag: string, item: (s: string) => T) {
+  return (text: string): T[] => {
+    const parts = text.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
+    if (parts.length === 0) throw new UsageError(`${flag} needs at least one value`);
+    return parts.map(item);
+  };
+}
