@@ -1,0 +1,39 @@
+/**
+ * The generator's configuration object: built once from CLI options (or by a test) and handed
+ * unchanged to the block generators and into the manifest and file headers.
+ */
+export const TOPS = ['chain-array', 'chain', 'mac'] as const;
+export type TopKind = (typeof TOPS)[number];
+
+export interface GenConfig {
+  /** Which block is the top of the emitted design. */
+  readonly top: TopKind;
+  /** Number of MAC chains (C). */
+  readonly chains: number;
+  /** MAC slices per chain (L). */
+  readonly chainLength: number;
+  /** Activation operand width (DSP A port). */
+  readonly actWidth: number;
+  /** Weight operand width (DSP B port). */
+  readonly weightWidth: number;
+}
+
+export const DEFAULT_CONFIG: GenConfig = {
+  top: 'chain-array',
+  chains: 32,
+  chainLength: 16,
+  actWidth: 8,
+  weightWidth: 8,
+};
+
+/** Throws a RangeError naming the first bad field. */
+export function validateConfig(c: GenConfig): void {
+  if (!TOPS.includes(c.top)) throw new RangeError(`unknown top '${c.top}' (expected one of ${TOPS.join(', ')})`);
+  const int = (name: string, v: number, lo: number, hi: number) => {
+    if (!Number.isInteger(v) || v < lo || v > hi) throw new RangeError(`${name} must be an integer in ${lo}..${hi}, got ${v}`);
+  };
+  int('chains', c.chains, 1, 65536);
+  int('chainLength', c.chainLength, 1, 4096);
+  int('actWidth', c.actWidth, 2, 27);
+  int('weightWidth', c.weightWidth, 2, 18);
+}

@@ -1,0 +1,53 @@
+import { Bool, defineModule, lit, mux, SInt } from '../../hdl/index.ts';
+
+/** Accumulator width of a DSP48E2 (P register and cascade). */
+export const ACC_WIDTH = 48;
+/** DSP48E2 multiplier operand limits: A (27 bits) x B (18 bits). */
+export const DSP48E2_A_MAX = 27;
+export const DSP48E2_B_MAX = 18;
+
+export interface MacSliceParams {
+  /** Width of the signed `a` operand (DSP48E2 A port, at most 27). */
+  readonly aWidth: number;
+  /** Width of the signed `b` operand (DSP48E2 B port, at most 18). */
+  readonly bWidth: number;
+}
+
+export function checkMacSliceParams(p: MacSliceParams): void {
+  if (!Number.isInteger(p.aWidth) || p.aWidth < 2 || p.aWidth > DSP48E2_A_MAX) throw new RangeError(`MAC a-operand width must be 2..${DSP48E2_A_MAX}, got ${p.aWidth}`);
+  if (!Number.isInteger(p.bWidth) || p.bWidth < 2 || p.bWidth > DSP48E2_B_MAX) throw new RangeError(`MAC b-operand width must be 2..${DSP48E2_B_MAX}, got ${p.bWidth}`);
+}
+
+/**
+ * One DSP48E2-style multiply-accumulate stage: A and B input registers, the M (product)
+ * register and the P register, all loading when `ce` is high. P = M + (casc_en ? pcin : 0), so
+ * a chain of slices sums its products through the dedicated cascade (pcout -> pcin).
+ * Latency: a/b to p is 3 cycles.
+ */
+export const macSlice = defineModule<MacSliceParams>(
+  'mac_slice',
+  (p) => `mac_slice_a${p.aWidth}_b${p.bWidth}`,
+  (m, p) => {
+    checkMacSliceParams(p);
+    m.doc(`DSP48E2-style MAC stage: a (SInt${p.aWidth}) x b (SInt${p.bWidth}), A/B/M/P registers, 48-bit cascade.`);
+    const ce = m.input('ce', Bool);
+    const a = m.input('a', SInt(p.aWidth));
+    const b = m.input('b', SInt(p.bWidth));
+    const pcin = m.input('pcin', SInt(ACC_WIDTH));
+    const cascEn = m.input('casc_en', Bool);
+    const pOut = m.output('p', SInt(ACC_WIDTH));
+    const pcout = m.output('pcout', SInt(ACC_WIDTH));
+
+    const aReg = m.reg('a_reg', a.type, { enable: ce });
+    const bReg = m.reg('b_reg', b.type, { enable: ce });
+    const mReg = m.reg('m_reg', SInt(p.aWidth + p.bWidth), { enable: ce });
+    const pReg = m.reg('p_reg', SInt(ACC_WIDTH), { enable: ce });
+    aReg.assign(a);
+    bReg.assign(b);
+    mReg.assign(aReg.mul(bReg));
+    // The 48-bit adder wraps like the DSP's ALU: the sum keeps its low 48 bits.
+    pReg.assign(mReg.ext(ACC_WIDTH).add(mux(cascEn, pcin, lit(0, SInt(ACC_WIDTH)))).trunc(ACC_WIDTH));
+    pOut.assign(pReg);
+    pcout.assign(pReg);
+  },
+);

@@ -1,0 +1,35 @@
+import { Command, Option } from 'commander';
+import { DEFAULT_CONFIG, TOPS, type GenConfig, type TopKind } from '../../arch/config.ts';
+import { generate } from '../../generate.ts';
+import { UsageError, positiveInt } from '../errors.ts';
+import { writeOutputDir } from '../output-dir.ts';
+
+export function registerGen(program: Command): void {
+  program
+    .command('gen')
+    .description('generate Verilog for the configured design, plus manifest.json')
+    .option('--chains <n>', 'number of MAC chains (C)', positiveInt('--chains'), DEFAULT_CONFIG.chains)
+    .option('--chain-len <n>', 'MAC slices per chain (L)', positiveInt('--chain-len'), DEFAULT_CONFIG.chainLength)
+    .option('--act-width <bits>', 'activation operand width (DSP A port, <= 27)', positiveInt('--act-width'), DEFAULT_CONFIG.actWidth)
+    .option('--weight-width <bits>', 'weight operand width (DSP B port, <= 18)', positiveInt('--weight-width'), DEFAULT_CONFIG.weightWidth)
+    .addOption(new Option('--top <kind>', 'top-level block').choices([...TOPS]).default(DEFAULT_CONFIG.top))
+    .option('--out <dir>', 'output folder (replaced atomically)', 'generated')
+    .option('--no-locators', 'omit the // file.ts:line source comments')
+    .option('-q, --quiet', 'print nothing on success')
+    .action(async (o: { chains: number; chainLen: number; actWidth: number; weightWidth: number; top: TopKind; out: string; locators: boolean; quiet?: boolean }) => {
+      const config: GenConfig = { top: o.top, chains: o.chains, chainLength: o.chainLen, actWidth: o.actWidth, weightWidth: o.weightWidth };
+      let gen;
+      try {
+        gen = generate(config, { locators: o.locators });
+      } catch (e) {
+        if (e instanceof RangeError) throw new UsageError(e.message);
+        throw e;
+      }
+      const files = new Map<string, string>(gen.files);
+      files.set('manifest.json', `${JSON.stringify(gen.manifest, null, 2)}\n`);
+      await writeOutputDir(o.out, files);
+      if (!o.quiet) {
+        process.stdout.write(`flightgen: wrote ${gen.files.size} Verilog files + manifest.json to ${o.out}/ (top ${gen.manifest.top}, ${gen.manifest.macs} MACs)\n`);
+      }
+    });
+}

@@ -1,0 +1,48 @@
+import { Design, emitDesign, type ModuleDef } from './hdl/index.ts';
+import { chainArray } from './arch/chain/chain-array.ts';
+import { denseChain } from './arch/chain/dense-chain.ts';
+import { macSlice } from './arch/mac/mac-slice.ts';
+import { validateConfig, type GenConfig } from './arch/config.ts';
+import { VERSION } from './version.ts';
+
+export interface Manifest {
+  generator: string;
+  version: string;
+  config: GenConfig;
+  top: string;
+  files: string[];
+  modules: { name: string; generator: string; params: Readonly<Record<string, unknown>>; instances: number }[];
+  macs: number;
+}
+
+export interface Generated {
+  design: Design;
+  top: ModuleDef;
+  files: Map<string, string>;
+  manifest: Manifest;
+}
+
+function elaborateTop(design: Design, c: GenConfig): ModuleDef {
+  const mac = { aWidth: c.actWidth, bWidth: c.weightWidth };
+  switch (c.top) {
+    case 'mac':
+      return design.elaborate(macSlice, mac);
+    case 'chain':
+      return design.elaborate(denseChain, { ...mac, length: c.chainLength });
+    case 'chain-array':
+      return design.elaborate(chainArray, { ...mac, length: c.chainLength, chains: c.chains });
+  }
+}
+
+/** Elaborates the configured design and emits its Verilog files and manifest (nothing is written). */
+export function generate(config: GenConfig, opts: { locators?: boolean } = {}): Generated {
+  validateConfig(config);
+  const design = new Design();
+  const top = elaborateTop(design, config);
+  const files = emitDesign(design, top, opts);
+  const counts = design.instanceCounts(top);
+  const modules = design.reachable(top).map((d) => ({ name: d.name, generator: d.generator, params: d.params, instances: counts.get(d) ?? 0 }));
+  const macs = modules.filter((m) => m.generator === 'mac_slice').reduce((s, m) => s + m.instances, 0);
+  const manifest: Manifest = { generator: 'flightgen', version: VERSION, config, top: top.name, files: [...files.keys()], modules, macs };
+  return { design, top, files, manifest };
+}
