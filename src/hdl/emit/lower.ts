@@ -125,7 +125,10 @@ export function lowerModule(m: ModuleBuilder, ports: readonly PortInfo[]): { low
         conns.push([p.name, inst.out(p.name).name]);
       } else {
         const b = inst.bindings.get(p.name);
-        conns.push([p.name, b ? ex(b.expr, `${inst.name}_${p.name}`, b.loc) : '']);
+        // Ports pass bits, not signedness; a top-level $signed() here also trips a Yosys 0.55 assertion.
+        let e = b!.expr;
+        while (e.node.kind === 'cast') e = e.node.a;
+        conns.push([p.name, ex(e, `${inst.name}_${p.name}`, b!.loc)]);
       }
     }
     const pad = Math.max(...conns.map(([n]) => n.length));
