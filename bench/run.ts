@@ -1,1 +1,85 @@
-export async function runBench(_o: { quick: boolean }): Promise<void> {}
+/**
+ * `npm run bench`: every figure the project tracks, as a table and bench/results.json.
+ * Timings are noisy on shared machines: each item reports the median of several runs.
+ */
+import { execa } from 'execa';
+import { mkdtemp, rm, writeFile, mkdir } from 'node:fs/promises';
+import { cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { generate } from '../src/generate.ts';
+import { DEFAULT_CONFIG } from '../src/arch/config.ts';
+import { VerilatorSim } from '../src/sim/verilator.ts';
+import { denseChainVectors } from '../src/arch/chain/vectors.ts';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+
+export interface BenchItem {
+  name: string;
+  value: number;
+  unit: string;
+  command: string;
+  runs: number;
+}
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+};
+
+async function timeGen(chains: number, runs: number): Promise<BenchItem> {
+  const dir = await mkdtemp(join(tmpdir(), 'fg-bench-'));
+  const args = ['bin/flightgen.js', 'gen', '--chains', String(chains), '--out', join(dir, 'out'), '-q'];
+  const times: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const t0 = performance.now();
+    await execa('node', args, { cwd: ROOT });
+    times.push(performance.now() - t0);
+  }
+  await rm(dir, { recursive: true, force: true });
+  return { name: `gen --chains ${chains} (wall, incl. node start)`, value: median(times) / 1000, unit: 's', command: `node bin/flightgen.js gen --chains ${chains}`, runs };
+}
+
+async function chainSim(length: number, cycles: number, runs: number): Promise<BenchItem[]> {
+  const g = generate({ ...DEFAULT_CONFIG, top: 'chain', chainLength: length });
+  const builds: number[] = [];
+  let sim: VerilatorSim | undefined;
+  for (let i = 0; i < runs; i++) {
+    const cache = await mkdtemp(join(tmpdir(), 'fg-bench-cache-'));
+    sim = await VerilatorSim.build(g.top, g.files, { cacheDir: cache });
+    builds.push(sim.buildMs);
+    await rm(cache, { recursive: true, force: true });
+  }
+  sim = await VerilatorSim.build(g.top, g.files);
+  const { inputs } = denseChainVectors({ length, aWidth: 8, bWidth: 8 }, { cycles, seed: 1 });
+  const rates: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const t0 = performance.now();
+    await sim.run(inputs);
+    rates.push(cycles / ((performance.now() - t0) / 1000));
+  }
+  return [
+    { name: `verilator build, dense chain L=${length} (cold cache)`, value: median(builds) / 1000, unit: 's', command: 'VerilatorSim.build (bench/run.ts)', runs },
+    { name: `verilator sim, dense chain L=${length}, ${cycles} cycles (incl. vector I/O)`, value: median(rates) / 1e6, unit: 'M cycles/s', command: 'VerilatorSim.run (bench/run.ts)', runs },
+  ];
+}
+
+export async function runBench(o: { quick: boolean }): Promise<void> {
+  const runs = o.quick ? 3 : 5;
+  const items: BenchItem[] = [];
+  const step = async (label: string, f: () => Promise<BenchItem | BenchItem[]>) => {
+    process.stderr.write(`bench: ${label}...\n`);
+    const r = await f();
+    items.push(...(Array.isArray(r) ? r : [r]));
+  };
+  for (const c of [32, 256, 1024]) await step(`gen --chains ${c}`, () => timeGen(c, runs));
+  await step('verilator dense chain L=16', () => chainSim(16, o.quick ? 100_000 : 400_000, runs));
+
+  const verilator = (await execa('verilator', ['--version'])).stdout.trim();
+  const machine = { cpu: cpus()[0]?.model ?? 'unknown', cores: cpus().length, node: process.version, verilator, date: new Date().toISOString() };
+  await mkdir(join(ROOT, 'bench'), { recursive: true });
+  await writeFile(join(ROOT, 'bench', 'results.json'), `${JSON.stringify({ machine, items }, null, 2)}\n`);
+  const w = Math.max(...items.map((i) => i.name.length));
+  process.stdout.write(`machine: ${machine.cpu}, ${machine.cores} cores, node ${machine.node}, ${verilator}\n`);
+  for (const i of items) process.stdout.write(`${i.name.padEnd(w)}  ${i.value.toFixed(3).padStart(9)} ${i.unit}  (median of ${i.runs})\n`);
+}

@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { UsageError } from './errors.ts';
 import { registerGen } from './commands/gen.ts';
 import { registerBench } from './commands/bench.ts';
+import { registerLint } from './commands/lint.ts';
 import { VERSION } from '../version.ts';
 
 /** Builds the `flightgen` command tree; each command lives in its own module under commands/. */
@@ -9,12 +10,13 @@ export function buildProgram(): Command {
   const program = new Command('flightgen')
     .description('FlightLLM-style LLM accelerator generator: Verilog, synthesis, compiler and simulation')
     .version(VERSION)
-    .showHelpAfterError('(run with --help for usage)')
     .exitOverride()
-    .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+    // Commander's own messages ("error: unknown option ...") become our one-line format.
+    .configureOutput({ writeErr: (s) => process.stderr.write(s.startsWith('error:') ? `flightgen: ${s.trimEnd()} (see --help)\n` : s) });
   registerGen(program);
+  registerLint(program);
   registerBench(program);
-  for (const c of program.commands) c.exitOverride();
+  for (const c of program.commands) c.exitOverride().configureOutput(program.configureOutput());
   return program;
 }
 

@@ -2,6 +2,21 @@ import { copyFile, mkdir, mkdtemp, rename, rm, stat, writeFile } from 'node:fs/p
 import { dirname, basename, join, resolve } from 'node:path';
 import { UsageError } from './errors.ts';
 
+/** mkdir -p one level at a time (Node's recursive mkdir never returns for some paths, e.g. under /proc). */
+async function makeDirs(dir: string): Promise<void> {
+  const missing: string[] = [];
+  let cur = dir;
+  while (!(await stat(cur).catch(() => undefined))) {
+    missing.push(cur);
+    const up = dirname(cur);
+    if (up === cur) break;
+    cur = up;
+  }
+  const top = await stat(cur).catch(() => undefined);
+  if (top && !top.isDirectory()) throw Object.assign(new Error(`'${cur}' is not a folder`), { code: 'ENOTDIR' });
+  for (const d of missing.reverse()) await mkdir(d);
+}
+
 /**
  * Writes a set of files as one folder, atomically from the user's point of view: everything goes
  * to a temporary sibling folder first, which replaces `outDir` only when complete. A failure
@@ -11,7 +26,7 @@ export async function writeOutputDir(outDir: string, files: ReadonlyMap<string, 
   const target = resolve(outDir);
   const parent = dirname(target);
   try {
-    await mkdir(parent, { recursive: true });
+    await makeDirs(parent);
   } catch (e) {
     throw new UsageError(`cannot create output folder '${outDir}': ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }
@@ -26,7 +41,7 @@ export async function writeOutputDir(outDir: string, files: ReadonlyMap<string, 
   try {
     for (const [name, content] of files) {
       const path = join(tmp, name);
-      await mkdir(dirname(path), { recursive: true });
+      await makeDirs(dirname(path));
       await writeFile(path, content);
     }
     if (existing) {
