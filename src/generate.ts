@@ -11,6 +11,8 @@ export interface Manifest {
   config: GenConfig;
   top: string;
   files: string[];
+  /** Files that only model vendor primitives for simulation: leave them out of synthesis. */
+  simModelFiles: string[];
   modules: { name: string; generator: string; params: Readonly<Record<string, unknown>>; instances: number }[];
   macs: number;
 }
@@ -43,6 +45,7 @@ export function generate(config: GenConfig, opts: { locators?: boolean } = {}): 
   const counts = design.instanceCounts(top);
   const modules = design.reachable(top).map((d) => ({ name: d.name, generator: d.generator, params: d.params, instances: counts.get(d) ?? 0 }));
   const macs = modules.filter((m) => m.generator === 'mac_slice').reduce((s, m) => s + m.instances, 0);
-  const manifest: Manifest = { generator: 'flightgen', version: VERSION, config, top: top.name, files: [...files.keys()], modules, macs };
+  const simModelFiles = design.reachable(top).filter((d) => d.extern?.primitive).map((d) => `${d.name}.v`);
+  const manifest: Manifest = { generator: 'flightgen', version: VERSION, config, top: top.name, files: [...files.keys()], simModelFiles, modules, macs };
   return { design, top, files, manifest };
 }

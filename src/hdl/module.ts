@@ -85,6 +85,8 @@ export class Instance {
     readonly name: string,
     readonly def: ModuleDef,
     readonly loc: SourceLoc | undefined,
+    /** Verilog parameter overrides (`#(.AREG(1))`), for extern modules such as vendor primitives. */
+    readonly verilogParams?: Readonly<Record<string, number | string>>,
   ) {
     for (const p of def.ports) {
       if (p.dir === 'output') {
@@ -223,6 +225,45 @@ export interface ModuleDef {
   readonly combPaths: ReadonlyMap<string, ReadonlySet<string>>;
   readonly lowered: LoweredModule;
   readonly description: string | undefined;
+  /** Set for modules written in Verilog rather than generated (e.g. a vendor primitive's model). */
+  readonly extern?: ExternInfo;
+}
+
+export interface ExternInfo {
+  /** The complete Verilog of the module (for simulation and lint). */
+  readonly source: string;
+  /** A vendor primitive: synthesis uses the vendor's cell, so `source` is a simulation model only. */
+  readonly primitive: boolean;
+}
+
+export interface ExternSpec {
+  readonly name: string;
+  readonly ports: readonly { name: string; dir: 'input' | 'output'; type: HwType }[];
+  /** Output -> inputs it depends on combinationally; outputs not listed are registered. */
+  readonly combPaths?: Readonly<Record<string, readonly string[]>>;
+  readonly source: string;
+  readonly primitive?: boolean;
+  readonly description?: string;
+  readonly params?: Readonly<Record<string, unknown>>;
+}
+
+/** A module given as Verilog text (a vendor primitive's model, a hand-written reference). */
+export function externModule(spec: ExternSpec): ModuleDef {
+  const loc = captureLoc();
+  return {
+    name: spec.name,
+    generator: 'extern',
+    params: spec.params ?? {},
+    loc,
+    ports: spec.ports.map((p) => ({ ...p, loc: undefined, implicit: false })),
+    instances: [],
+    memories: [],
+    signals: [],
+    combPaths: new Map(Object.entries(spec.combPaths ?? {}).map(([o, ins]) => [o, new Set(ins)])),
+    lowered: { ports: [], body: [] },
+    description: spec.description,
+    extern: { source: spec.source, primitive: spec.primitive ?? false },
+  };
 }
 
 /** What a module body sees: declare ports, wires, registers, memories and instances. */
@@ -309,6 +350,21 @@ export class ModuleBuilder {
     if (def.ports.some((p) => p.implicit && p.name === 'clk')) this.useClock();
     if (def.ports.some((p) => p.implicit && p.name === 'rst')) this.useReset();
     if (ports) inst.bind(ports);
+    return inst;
+  }
+
+  /**
+   * Instantiates an extern module (see externModule), with optional Verilog parameter
+   * overrides. Signed values bound to its ports go through unsigned wires, as vendor
+   * primitives expect (and Yosys 0.55 asserts on signed wires at DSP48E2 ports).
+   */
+  externInstance(name: string, def: ModuleDef, ports: Record<string, Operand>, verilogParams?: Record<string, number | string>): Instance {
+    const loc = captureLoc();
+    this.checkOpen(loc);
+    if (!def.extern) throw new ElaborationError(loc, `externInstance needs an extern module; '${def.name}' is generated (use instance())`);
+    const inst = new Instance(this, this.scope.claim(name, loc, 'instance'), def, loc, verilogParams);
+    this.instances.push(inst);
+    inst.bind(ports);
     return inst;
   }
 

@@ -187,6 +187,17 @@ export class ExprLowerer {
     return this.at(this.temp(e), W);
   }
 
+  /** An unsigned wire holding the expression's bits (for ports of vendor primitives). */
+  unsignedWire(e: Expr, base: string): string {
+    this.base = base;
+    const name = this.freshTemp(base);
+    const type = { width: e.width, signed: false };
+    const sig: SignalRef = { name, type, loc: undefined, ownerName: this.moduleName };
+    this.temps.push({ sig, name, type, text: strip(this.self(e)) });
+    this.reads.mark(sig, e.width - 1, 0);
+    return name;
+  }
+
   /** Materialises an expression as a named wire so it can be sliced or sign-extended. */
   private temp(e: Expr): Expr {
     const text = strip(this.self(e));

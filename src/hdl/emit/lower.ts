@@ -128,11 +128,24 @@ export function lowerModule(m: ModuleBuilder, ports: readonly PortInfo[]): { low
         // Ports pass bits, not signedness; a top-level $signed() here also trips a Yosys 0.55 assertion.
         let e = b!.expr;
         while (e.node.kind === 'cast') e = e.node.a;
-        conns.push([p.name, ex(e, `${inst.name}_${p.name}`, b!.loc)]);
+        if (inst.def.extern && e.signed) {
+          ctxLoc = b!.loc;
+          conns.push([p.name, lower.unsignedWire(e, `${inst.name}_${p.name}`)]);
+        } else {
+          conns.push([p.name, ex(e, `${inst.name}_${p.name}`, b!.loc)]);
+        }
       }
     }
     const pad = Math.max(...conns.map(([n]) => n.length));
-    insts.push({ text: `${inst.def.name} ${inst.name} (`, loc: inst.loc });
+    const vp = Object.entries(inst.verilogParams ?? {});
+    if (vp.length > 0) {
+      const ppad = Math.max(...vp.map(([n]) => n.length));
+      insts.push({ text: `${inst.def.name} #(`, loc: inst.loc });
+      vp.forEach(([n, v], i) => insts.push({ text: `${I}.${n.padEnd(ppad)} (${typeof v === 'number' ? v : `"${v}"`})${i < vp.length - 1 ? ',' : ''}` }));
+      insts.push({ text: `) ${inst.name} (` });
+    } else {
+      insts.push({ text: `${inst.def.name} ${inst.name} (`, loc: inst.loc });
+    }
     conns.forEach(([n, v], i) => insts.push({ text: `${I}.${n.padEnd(pad)} (${v})${i < conns.length - 1 ? ',' : ''}` }));
     insts.push({ text: `);` });
   }

@@ -27,6 +27,7 @@ export function emitModule(def: ModuleDef, opts: EmitOptions = {}): string {
     params: canonicalJson(def.params),
     description: def.description ? def.description.split('\n') : [],
   });
+  if (def.extern) return `${header}${def.extern.source.endsWith('\n') ? def.extern.source : `${def.extern.source}\n`}`;
   const ports = def.lowered.ports.map((p, i) => {
     const sep = i < def.lowered.ports.length - 1 ? ',' : '';
     return line({ text: `  ${p.text}${sep}`, loc: p.loc }, locators);
