@@ -25,7 +25,7 @@ export interface Generated {
 }
 
 function elaborateTop(design: Design, c: GenConfig): ModuleDef {
-  const mac = { aWidth: c.actWidth, bWidth: c.weightWidth };
+  const mac = { aWidth: c.actWidth, bWidth: c.weightWidth, backend: c.dspBackend };
   switch (c.top) {
     case 'mac':
       return design.elaborate(macSlice, mac);

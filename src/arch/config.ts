@@ -2,6 +2,8 @@
  * The generator's configuration object: built once from CLI options (or by a test) and handed
  * unchanged to the block generators and into the manifest and file headers.
  */
+import { DSP_BACKENDS, type DspBackend } from './mac/mac-slice.ts';
+
 export const TOPS = ['chain-array', 'chain', 'mac'] as const;
 export type TopKind = (typeof TOPS)[number];
 
@@ -16,6 +18,8 @@ export interface GenConfig {
   readonly actWidth: number;
   /** Weight operand width (DSP B port). */
   readonly weightWidth: number;
+  /** How MAC slices are written (portable Verilog or DSP48E2 instances). */
+  readonly dspBackend: DspBackend;
 }
 
 export const DEFAULT_CONFIG: GenConfig = {
@@ -24,6 +28,7 @@ export const DEFAULT_CONFIG: GenConfig = {
   chainLength: 16,
   actWidth: 8,
   weightWidth: 8,
+  dspBackend: 'behavioral',
 };
 
 /** Throws a RangeError naming the first bad field. */
@@ -32,6 +37,7 @@ export function validateConfig(c: GenConfig): void {
   const int = (name: string, v: number, lo: number, hi: number) => {
     if (!Number.isInteger(v) || v < lo || v > hi) throw new RangeError(`${name} must be an integer in ${lo}..${hi}, got ${v}`);
   };
+  if (!DSP_BACKENDS.includes(c.dspBackend)) throw new RangeError(`unknown DSP backend '${c.dspBackend}' (expected one of ${DSP_BACKENDS.join(', ')})`);
   int('chains', c.chains, 1, 65536);
   int('chainLength', c.chainLength, 1, 4096);
   int('actWidth', c.actWidth, 2, 27);

@@ -19,7 +19,7 @@ describe('flightgen gen', () => {
     expect([...manifest.files].sort()).toEqual((await readdir(out)).filter((f) => f.endsWith('.v')).sort());
     const counts = Object.fromEntries(manifest.modules.map((m: { name: string; instances: number }) => [m.name, m.instances]));
     expect(counts).toEqual({ mac_slice_a8_b8: 512, dense_chain_l16_a8_b8: 32, chain_array_c32_l16_a8_b8: 1 });
-    expect(manifest.modules.find((m: { name: string }) => m.name === 'dense_chain_l16_a8_b8').params).toEqual({ aWidth: 8, bWidth: 8, length: 16 });
+    expect(manifest.modules.find((m: { name: string }) => m.name === 'dense_chain_l16_a8_b8').params).toEqual({ aWidth: 8, bWidth: 8, length: 16, backend: 'behavioral' });
   });
 
   it('`npm run gen` and `flightgen gen` are the same command (package.json)', async () => {

@@ -1,5 +1,5 @@
 import { Bool, defineModule, pack, UInt } from '../../hdl/index.ts';
-import { ACC_WIDTH } from '../mac/mac-slice.ts';
+import { ACC_WIDTH, backendSuffix } from '../mac/mac-slice.ts';
 import { checkDenseChainParams, denseChain, type DenseChainParams } from './dense-chain.ts';
 
 export interface ChainArrayParams extends DenseChainParams {
@@ -19,7 +19,7 @@ export function checkChainArrayParams(p: ChainArrayParams): void {
  */
 export const chainArray = defineModule<ChainArrayParams>(
   'chain_array',
-  (p) => `chain_array_c${p.chains}_l${p.length}_a${p.aWidth}_b${p.bWidth}`,
+  (p) => `chain_array_c${p.chains}_l${p.length}_a${p.aWidth}_b${p.bWidth}${backendSuffix(p)}`,
   (m, p) => {
     checkChainArrayParams(p);
     m.doc(`${p.chains} dense chains of ${p.length} MACs with a broadcast activation vector.`);
@@ -30,7 +30,7 @@ export const chainArray = defineModule<ChainArrayParams>(
     const lane = p.length * p.bWidth;
     const outs = [];
     for (let c = 0; c < p.chains; c++) {
-      const chain = m.instance(`chain_${c}`, denseChain, { length: p.length, aWidth: p.aWidth, bWidth: p.bWidth }, {
+      const chain = m.instance(`chain_${c}`, denseChain, { length: p.length, aWidth: p.aWidth, bWidth: p.bWidth, backend: p.backend }, {
         ce,
         a,
         b: b.slice((c + 1) * lane - 1, c * lane),

@@ -1,5 +1,5 @@
 import { Bool, defineModule, lit, SInt, split, UInt, type Expr } from '../../hdl/index.ts';
-import { ACC_WIDTH, checkMacSliceParams, macSlice, type MacSliceParams } from '../mac/mac-slice.ts';
+import { ACC_WIDTH, backendSuffix, checkMacSliceParams, macSlice, type MacSliceParams } from '../mac/mac-slice.ts';
 
 export interface DenseChainParams extends MacSliceParams {
   /** Number of MAC slices (L). */
@@ -23,7 +23,7 @@ export function denseChainLatency(length: number): number {
  */
 export const denseChain = defineModule<DenseChainParams>(
   'dense_chain',
-  (p) => `dense_chain_l${p.length}_a${p.aWidth}_b${p.bWidth}`,
+  (p) => `dense_chain_l${p.length}_a${p.aWidth}_b${p.bWidth}${backendSuffix(p)}`,
   (m, p) => {
     checkDenseChainParams(p);
     m.doc(`Dense cascaded MAC chain: p = sum_i a[i]*b[i] over ${p.length} elements, latency ${denseChainLatency(p.length)} cycles.`);
@@ -46,12 +46,13 @@ export const denseChain = defineModule<DenseChainParams>(
 
     let prev: Expr = lit(0, SInt(ACC_WIDTH));
     for (let i = 0; i < p.length; i++) {
-      const slice = m.instance(`mac_${i}`, macSlice, { aWidth: p.aWidth, bWidth: p.bWidth }, {
+      const slice = m.instance(`mac_${i}`, macSlice, { aWidth: p.aWidth, bWidth: p.bWidth, backend: p.backend }, {
         ce,
         a: delayed(as[i]!, `a${i}`, i),
         b: delayed(bs[i]!, `b${i}`, i),
         pcin: prev,
         casc_en: lit(i === 0 ? 0 : 1, Bool),
+        acc_en: lit(0, Bool),
       });
       if (i < p.length - 1) m.unused(slice.out('p'));
       prev = slice.out('pcout');

@@ -31,7 +31,7 @@ export class DenseChainModel {
     for (let k = 0; k < L; k++) {
       const a = k === 0 ? i.a[0]! : this.aSkew[k]![k - 1]!;
       const b = k === 0 ? i.b[0]! : this.bSkew[k]![k - 1]!;
-      this.slices[k]!.step({ rst: i.rst, ce: i.ce, a, b, pcin: pcin[k]!, cascEn: k > 0 });
+      this.slices[k]!.step({ rst: i.rst, ce: i.ce, a, b, pcin: pcin[k]!, cascEn: k > 0, accEn: false });
     }
     for (let k = 1; k < L; k++) {
       if (i.rst) {

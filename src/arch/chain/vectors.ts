@@ -50,9 +50,10 @@ export function macSliceVectors(p: MacSliceParams, o: StimulusOptions): { inputs
     const b = operand(rng, p.bWidth, extreme);
     const pcin = extreme ? 2 ** 47 - 1 : rng.int(-(2 ** 47), 2 ** 47 - 1);
     const cascEn = rng.next() < 0.7;
-    inputs.push({ rst, ce, a, b, pcin, casc_en: cascEn });
+    const accEn = rng.next() < 0.5;
+    inputs.push({ rst, ce, a, b, pcin, casc_en: cascEn, acc_en: accEn });
     expected.push(toRawBig(BigInt(model.p), ACC_WIDTH));
-    model.step({ rst, ce, a, b, pcin, cascEn });
+    model.step({ rst, ce, a, b, pcin, cascEn, accEn });
   }
   return { inputs, expected };
 }

@@ -1,4 +1,5 @@
 import { Bool, defineModule, lit, mux, SInt } from '../../hdl/index.ts';
+import { dsp48e2Slice } from './dsp48e2.ts';
 
 /** Accumulator width of a DSP48E2 (P register and cascade). */
 export const ACC_WIDTH = 48;
@@ -6,11 +7,21 @@ export const ACC_WIDTH = 48;
 export const DSP48E2_A_MAX = 27;
 export const DSP48E2_B_MAX = 18;
 
+export const DSP_BACKENDS = ['behavioral', 'xilinx-dsp48e2'] as const;
+export type DspBackend = (typeof DSP_BACKENDS)[number];
+
 export interface MacSliceParams {
+  /** How the MAC is written: portable Verilog, or a direct DSP48E2 instance (default behavioral). */
+  readonly backend?: DspBackend;
   /** Width of the signed `a` operand (DSP48E2 A port, at most 27). */
   readonly aWidth: number;
   /** Width of the signed `b` operand (DSP48E2 B port, at most 18). */
   readonly bWidth: number;
+}
+
+/** Module-name suffix that keeps the backends' modules apart. */
+export function backendSuffix(p: MacSliceParams): string {
+  return p.backend === 'xilinx-dsp48e2' ? '_dsp48e2' : '';
 }
 
 export function checkMacSliceParams(p: MacSliceParams): void {
@@ -20,13 +31,15 @@ export function checkMacSliceParams(p: MacSliceParams): void {
 
 /**
  * One DSP48E2-style multiply-accumulate stage: A and B input registers, the M (product)
- * register and the P register, all loading when `ce` is high. P = M + (casc_en ? pcin : 0), so
- * a chain of slices sums its products through the dedicated cascade (pcout -> pcin).
- * Latency: a/b to p is 3 cycles.
+ * register and the P register, all loading when `ce` is high.
+ *   P <= (acc_en ? P : 0) + M + (casc_en ? pcin : 0)
+ * (DSP48E2: W-mux = P or 0, X/Y = M, Z-mux = PCIN or 0, OPMODE unregistered), so a chain of
+ * slices sums its products through the dedicated cascade (pcout -> pcin) and a slice at the end
+ * of a chain segment can also accumulate over time. Latency: a/b to p is 3 cycles.
  */
 export const macSlice = defineModule<MacSliceParams>(
   'mac_slice',
-  (p) => `mac_slice_a${p.aWidth}_b${p.bWidth}`,
+  (p) => `mac_slice_a${p.aWidth}_b${p.bWidth}${backendSuffix(p)}`,
   (m, p) => {
     checkMacSliceParams(p);
     m.doc(`DSP48E2-style MAC stage: a (SInt${p.aWidth}) x b (SInt${p.bWidth}), A/B/M/P registers, 48-bit cascade.`);
@@ -35,9 +48,14 @@ export const macSlice = defineModule<MacSliceParams>(
     const b = m.input('b', SInt(p.bWidth));
     const pcin = m.input('pcin', SInt(ACC_WIDTH));
     const cascEn = m.input('casc_en', Bool);
+    const accEn = m.input('acc_en', Bool);
     const pOut = m.output('p', SInt(ACC_WIDTH));
     const pcout = m.output('pcout', SInt(ACC_WIDTH));
 
+    if (p.backend === 'xilinx-dsp48e2') {
+      dsp48e2Slice(m, p, { ce, a, b, pcin, cascEn, accEn, p: pOut, pcout });
+      return;
+    }
     const aReg = m.reg('a_reg', a.type, { enable: ce });
     const bReg = m.reg('b_reg', b.type, { enable: ce });
     const mReg = m.reg('m_reg', SInt(p.aWidth + p.bWidth), { enable: ce });
@@ -46,7 +64,8 @@ export const macSlice = defineModule<MacSliceParams>(
     bReg.assign(b);
     mReg.assign(aReg.mul(bReg));
     // The 48-bit adder wraps like the DSP's ALU: the sum keeps its low 48 bits.
-    pReg.assign(mReg.ext(ACC_WIDTH).add(mux(cascEn, pcin, lit(0, SInt(ACC_WIDTH)))).trunc(ACC_WIDTH));
+    const zero = lit(0, SInt(ACC_WIDTH));
+    pReg.assign(mux(accEn, pReg, zero).add(mReg.ext(ACC_WIDTH)).add(mux(cascEn, pcin, zero)).trunc(ACC_WIDTH));
     pOut.assign(pReg);
     pcout.assign(pReg);
   },

@@ -8,6 +8,7 @@ export interface MacSliceInputs {
   b: number;
   pcin: number;
   cascEn: boolean;
+  accEn: boolean;
 }
 
 /** Cycle-accurate model of `mac_slice`: `p` is the P register; `step` is one clock edge. */
@@ -31,7 +32,7 @@ export class MacSliceModel {
       return;
     }
     if (!i.ce) return;
-    this.pReg = wrapSigned(this.mReg + (i.cascEn ? i.pcin : 0), ACC_WIDTH);
+    this.pReg = wrapSigned((i.accEn ? this.pReg : 0) + this.mReg + (i.cascEn ? i.pcin : 0), ACC_WIDTH);
     this.mReg = this.aReg * this.bReg;
     this.aReg = wrapSigned(i.a, this.params.aWidth);
     this.bReg = wrapSigned(i.b, this.params.bWidth);
