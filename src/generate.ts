@@ -2,6 +2,8 @@ import { Design, emitDesign, type ModuleDef } from './hdl/index.ts';
 import { chainArray } from './arch/chain/chain-array.ts';
 import { denseChain } from './arch/chain/dense-chain.ts';
 import { macSlice } from './arch/mac/mac-slice.ts';
+import { sparseChain } from './arch/chain/sparse-chain.ts';
+import { modeTable, patternName } from './sparsity/pattern.ts';
 import { validateConfig, type GenConfig } from './arch/config.ts';
 import { VERSION } from './version.ts';
 
@@ -15,6 +17,8 @@ export interface Manifest {
   simModelFiles: string[];
   modules: { name: string; generator: string; params: Readonly<Record<string, unknown>>; instances: number }[];
   macs: number;
+  /** Run-time modes of the sparse chains (mode input value = index). */
+  modes: string[];
 }
 
 export interface Generated {
@@ -31,6 +35,8 @@ function elaborateTop(design: Design, c: GenConfig): ModuleDef {
       return design.elaborate(macSlice, mac);
     case 'chain':
       return design.elaborate(denseChain, { ...mac, length: c.chainLength });
+    case 'sparse-chain':
+      return design.elaborate(sparseChain, { ...mac, length: c.chainLength, groupSize: c.groupSize, patterns: c.sparsity });
     case 'chain-array':
       return design.elaborate(chainArray, { ...mac, length: c.chainLength, chains: c.chains });
   }
@@ -46,6 +52,6 @@ export function generate(config: GenConfig, opts: { locators?: boolean } = {}): 
   const modules = design.reachable(top).map((d) => ({ name: d.name, generator: d.generator, params: d.params, instances: counts.get(d) ?? 0 }));
   const macs = modules.filter((m) => m.generator === 'mac_slice').reduce((s, m) => s + m.instances, 0);
   const simModelFiles = design.reachable(top).filter((d) => d.extern?.primitive).map((d) => `${d.name}.v`);
-  const manifest: Manifest = { generator: 'flightgen', version: VERSION, config, top: top.name, files: [...files.keys()], simModelFiles, modules, macs };
+  const manifest: Manifest = { generator: 'flightgen', version: VERSION, config, top: top.name, files: [...files.keys()], simModelFiles, modules, macs, modes: modeTable(config.sparsity).map(patternName) };
   return { design, top, files, manifest };
 }

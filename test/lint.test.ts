@@ -16,6 +16,10 @@ const MATRIX: Partial<GenConfig>[] = [
   { top: 'chain-array', chains: 2, chainLength: 4 },
   { top: 'chain-array', chains: 32, chainLength: 16 },
   { top: 'chain-array', chains: 5, chainLength: 3, actWidth: 16, weightWidth: 4 },
+  { top: 'sparse-chain' },
+  { top: 'sparse-chain', chainLength: 16, sparsity: [{ n: 2, m: 4 }, { n: 1, m: 4 }, { n: 2, m: 8 }, { n: 4, m: 8 }, { n: 2, m: 16 }, { n: 4, m: 16 }, { n: 8, m: 16 }] },
+  { top: 'sparse-chain', chainLength: 8, groupSize: 4, actWidth: 16, sparsity: [] },
+  { top: 'sparse-chain', chainLength: 4, groupSize: 1, sparsity: [{ n: 1, m: 4 }] },
 ];
 
 describe('every generated module is lint-clean', () => {

@@ -3,8 +3,9 @@
  * unchanged to the block generators and into the manifest and file headers.
  */
 import { DSP_BACKENDS, type DspBackend } from './mac/mac-slice.ts';
+import type { Pattern } from '../sparsity/pattern.ts';
 
-export const TOPS = ['chain-array', 'chain', 'mac'] as const;
+export const TOPS = ['chain-array', 'sparse-chain', 'chain', 'mac'] as const;
 export type TopKind = (typeof TOPS)[number];
 
 export interface GenConfig {
@@ -20,6 +21,10 @@ export interface GenConfig {
   readonly weightWidth: number;
   /** How MAC slices are written (portable Verilog or DSP48E2 instances). */
   readonly dspBackend: DspBackend;
+  /** MAC slices per DSP group in a sparse chain (FlightLLM: 2). */
+  readonly groupSize: number;
+  /** N:M patterns a sparse chain can switch to at run time (dense is always available). */
+  readonly sparsity: readonly Pattern[];
 }
 
 export const DEFAULT_CONFIG: GenConfig = {
@@ -29,6 +34,8 @@ export const DEFAULT_CONFIG: GenConfig = {
   actWidth: 8,
   weightWidth: 8,
   dspBackend: 'behavioral',
+  groupSize: 2,
+  sparsity: [{ n: 2, m: 4 }, { n: 1, m: 4 }, { n: 2, m: 8 }],
 };
 
 /** Throws a RangeError naming the first bad field. */
@@ -41,5 +48,6 @@ export function validateConfig(c: GenConfig): void {
   int('chains', c.chains, 1, 65536);
   int('chainLength', c.chainLength, 1, 4096);
   int('actWidth', c.actWidth, 2, 27);
+  int('groupSize', c.groupSize, 1, 4096);
   int('weightWidth', c.weightWidth, 2, 18);
 }

@@ -2,7 +2,16 @@ import { Command, Option } from 'commander';
 import { DEFAULT_CONFIG, TOPS, type GenConfig, type TopKind } from '../../arch/config.ts';
 import { generate } from '../../generate.ts';
 import { DSP_BACKENDS, type DspBackend } from '../../arch/mac/mac-slice.ts';
-import { UsageError, positiveInt } from '../errors.ts';
+import { UsageError, list, positiveInt } from '../errors.ts';
+import { parsePattern, type Pattern } from '../../sparsity/pattern.ts';
+
+function parseSparsity(text: string): Pattern {
+  try {
+    return parsePattern(text);
+  } catch (e) {
+    throw new UsageError(`--sparsity: ${(e as Error).message}`);
+  }
+}
 import { writeOutputDir } from '../output-dir.ts';
 
 export function registerGen(program: Command): void {
@@ -13,13 +22,15 @@ export function registerGen(program: Command): void {
     .option('--chain-len <n>', 'MAC slices per chain (L)', positiveInt('--chain-len'), DEFAULT_CONFIG.chainLength)
     .option('--act-width <bits>', 'activation operand width (DSP A port, <= 27)', positiveInt('--act-width'), DEFAULT_CONFIG.actWidth)
     .option('--weight-width <bits>', 'weight operand width (DSP B port, <= 18)', positiveInt('--weight-width'), DEFAULT_CONFIG.weightWidth)
+    .option('--sparsity <list>', 'N:M patterns selectable at run time, e.g. dense,2:4,1:4,2:8 (dense is always on)', list('--sparsity', parseSparsity), DEFAULT_CONFIG.sparsity)
+    .option('--group-size <n>', 'MAC slices per DSP group in a sparse chain', positiveInt('--group-size'), DEFAULT_CONFIG.groupSize)
     .addOption(new Option('--dsp-backend <name>', 'how MAC slices are written').choices([...DSP_BACKENDS]).default(DEFAULT_CONFIG.dspBackend))
     .addOption(new Option('--top <kind>', 'top-level block').choices([...TOPS]).default(DEFAULT_CONFIG.top))
     .option('--out <dir>', 'output folder (replaced atomically)', 'generated')
     .option('--no-locators', 'omit the // file.ts:line source comments')
     .option('-q, --quiet', 'print nothing on success')
-    .action(async (o: { chains: number; chainLen: number; actWidth: number; weightWidth: number; dspBackend: DspBackend; top: TopKind; out: string; locators: boolean; quiet?: boolean }) => {
-      const config: GenConfig = { top: o.top, chains: o.chains, chainLength: o.chainLen, actWidth: o.actWidth, weightWidth: o.weightWidth, dspBackend: o.dspBackend };
+    .action(async (o: { chains: number; chainLen: number; actWidth: number; weightWidth: number; dspBackend: DspBackend; sparsity: Pattern[]; groupSize: number; top: TopKind; out: string; locators: boolean; quiet?: boolean }) => {
+      const config: GenConfig = { top: o.top, chains: o.chains, chainLength: o.chainLen, actWidth: o.actWidth, weightWidth: o.weightWidth, dspBackend: o.dspBackend, sparsity: o.sparsity.filter((p) => p !== 'dense'), groupSize: o.groupSize };
       let gen;
       try {
         gen = generate(config, { locators: o.locators });

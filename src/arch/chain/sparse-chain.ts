@@ -1,0 +1,160 @@
+import { Bool, defineModule, lit, log2Ceil, pack, select, SInt, split, UInt, type Expr } from '../../hdl/index.ts';
+import { ACC_WIDTH, backendSuffix, checkMacSliceParams, macSlice, type MacSliceParams } from '../mac/mac-slice.ts';
+import { activationPosition, chainGeometry, indexWidth, modeTable, patternName, type Pattern } from '../../sparsity/pattern.ts';
+
+export interface SparseChainParams extends MacSliceParams {
+  /** MAC slices (L); also the activation window width. */
+  readonly length: number;
+  /** Slices per DSP group (fixed cascade inside; a reduction node at each group's end). */
+  readonly groupSize: number;
+  /** Run-time modes: `dense` plus the N:M patterns chosen at generation time. */
+  readonly patterns: readonly Pattern[];
+}
+
+export function checkSparseChainParams(p: SparseChainParams): void {
+  checkMacSliceParams(p);
+  if (!Number.isInteger(p.groupSize) || p.groupSize < 1) throw new RangeError(`DSP group size must be a positive integer, got ${p.groupSize}`);
+  if (!Number.isInteger(p.length) || p.length < 1 || p.length % p.groupSize !== 0) {
+    throw new RangeError(`chain length (${p.length}) must be a positive multiple of the DSP group size (${p.groupSize})`);
+  }
+  for (const pat of modeTable(p.patterns)) chainGeometry(pat, p.length, p.groupSize);
+}
+
+/** Cycles from a window entering the chain to the P register of slice j holding its product. */
+export function sliceLatency(j: number): number {
+  return j + 3;
+}
+
+export function sparseChainName(p: SparseChainParams): string {
+  const modes = modeTable(p.patterns).slice(1).map((q) => patternName(q).replace(':', 'of'));
+  return `sparse_chain_l${p.length}_g${p.groupSize}_a${p.aWidth}_b${p.bWidth}${modes.length ? `_nm${modes.join('_')}` : '_dense'}${backendSuffix(p)}`;
+}
+
+/**
+ * FlightLLM's configurable sparse DSP chain. Inputs per cycle: an activation window (`act`, L
+ * elements), L weights (`w`) with their N:M indexes (`idx`), the mode (index into the mode
+ * table), and `first`/`last` marking the first and last window of the rows being computed.
+ * Each slice's sparse mux picks its activation before the input skew; the mode, `first` and
+ * `last` travel down the chain with the data, so modes may change from one row to the next.
+ * At the end of DSP group k a reduction node either passes the partial sum on through the
+ * cascade or, where a segment ends in the current mode, keeps it (the slice accumulates over
+ * the row's windows, W-mux = P) and raises `res_valid[k]` with the row's dot product on
+ * `res[k]` when the row's last window has been added.
+ */
+export const sparseChain = defineModule<SparseChainParams>('sparse_chain', sparseChainName, (m, p) => {
+  checkSparseChainParams(p);
+  const L = p.length;
+  const G = p.groupSize;
+  const modes = modeTable(p.patterns);
+  const geoms = modes.map((q) => chainGeometry(q, L, G));
+  const iw = indexWidth(modes);
+  const groups = L / G;
+  m.doc(`Sparse DSP chain: ${L} MACs in groups of ${G}; modes ${modes.map(patternName).join(', ')} (mode input = index in this list).`);
+
+  const ce = m.input('ce', Bool);
+  const mode = m.input('mode', UInt(log2Ceil(modes.length)));
+  const first = m.input('first', Bool);
+  const last = m.input('last', Bool);
+  const actBus = m.input('act', UInt(L * p.aWidth));
+  const wBus = m.input('w', UInt(L * p.bWidth));
+  const idxBus = m.input('idx', UInt(L * iw));
+  const res = m.output('res', UInt(groups * ACC_WIDTH));
+  const resValid = m.output('res_valid', UInt(groups));
+
+  const window = split(actBus, L, SInt(p.aWidth)).map((e, i) => m.wire(`win_${i}`, SInt(p.aWidth), e));
+  const ws = split(wBus, L, SInt(p.bWidth));
+  const idxs = modes.length > 1 ? split(idxBus, L).map((e, i) => m.wire(`idx_${i}`, UInt(iw), e)) : [];
+  if (modes.length === 1) m.unused(idxBus);
+
+  // Control travels with the data: ctl[d] is the (mode, first, last) of d cycles ago.
+  const ctlMode: Expr[] = [mode];
+  const ctlFirst: Expr[] = [first];
+  const ctlLast: Expr[] = [last];
+  const depth = sliceLatency(L - 1) - 1; // the last slice's P update uses ctl[L+1]
+  for (let d = 1; d <= depth; d++) {
+    const r1 = m.reg(`mode_d${d}`, mode.type, { enable: ce });
+    const r2 = m.reg(`first_d${d}`, Bool, { enable: ce });
+    const r3 = m.reg(`last_d${d}`, Bool, { enable: ce });
+    r1.assign(ctlMode[d - 1]!);
+    r2.assign(ctlFirst[d - 1]!);
+    r3.assign(ctlLast[d - 1]!);
+    ctlMode.push(r1);
+    ctlFirst.push(r2);
+    ctlLast.push(r3);
+  }
+
+  // A per-mode constant flag as a readable OR of mode comparisons (or the negation, if shorter).
+  const perMode = (values: boolean[], modeSig: Expr): Expr => {
+    if (values.every((v) => v === values[0])) return lit(values[0] ? 1 : 0, Bool);
+    const on = values.flatMap((v, k) => (v ? [k] : []));
+    const off = values.flatMap((v, k) => (v ? [] : [k]));
+    const anyOf = (ks: number[]) => ks.map((k) => modeSig.eq(k)).reduce((x, y) => x.or(y));
+    return on.length <= off.length ? anyOf(on) : anyOf(off).not();
+  };
+
+  const validBits: Expr[] = [];
+  const resWords: Expr[] = [];
+  let prev: Expr = lit(0, SInt(ACC_WIDTH));
+  for (let j = 0; j < L; j++) {
+    // Sparse mux: one multiplexer per distinct (M-group base, M) among the modes, then the mode.
+    const options = new Map<string, Expr>();
+    const perModeAct = modes.map((q, k) => {
+      if (q === 'dense') return window[j]!;
+      const base = activationPosition(q, geoms[k]!, j, 0);
+      const key = `${base}:${q.m}`;
+      let e = options.get(key);
+      if (!e) {
+        const bits = Math.ceil(Math.log2(q.m));
+        const sel = bits === iw ? idxs[j]! : idxs[j]!.slice(bits - 1, 0);
+        e = select(sel, window.slice(base, base + q.m));
+        options.set(key, e);
+      }
+      return e;
+    });
+    const act = m.wire(`act_sel_${j}`, SInt(p.aWidth), modes.length === 1 ? perModeAct[0]! : select(mode, perModeAct));
+    const delay = (x: Expr, name: string): Expr => {
+      let cur = x;
+      for (let k = 1; k <= j; k++) {
+        const r = m.reg(`${name}_d${k}`, x.type, { enable: ce });
+        r.assign(cur);
+        cur = r;
+      }
+      return cur;
+    };
+
+    const at = j + 2; // control aligned with this slice's P update
+    const segStart = geoms.map((g) => j % g.segmentLength === 0);
+    const segEnd = geoms.map((g) => j % g.segmentLength === g.segmentLength - 1);
+    const cascEn = j === 0 ? lit(0, Bool) : perMode(segStart.map((s) => !s), ctlMode[at]!);
+    const isEnd = perMode(segEnd, ctlMode[at]!);
+    const accEn = isEnd.node.kind === 'const' && isEnd.node.value === 0n ? lit(0, Bool) : m.wire(`acc_en_${j}`, Bool, isEnd.and(ctlFirst[at]!.not()));
+
+    const slice = m.instance(`mac_${j}`, macSlice, { aWidth: p.aWidth, bWidth: p.bWidth, backend: p.backend }, {
+      ce,
+      a: delay(act, `act_${j}`),
+      b: delay(ws[j]!, `w_${j}`),
+      pcin: prev,
+      casc_en: cascEn,
+      acc_en: accEn,
+    });
+    prev = slice.out('pcout');
+
+    if (j % G === G - 1) {
+      const k = (j + 1) / G - 1;
+      // Reduction node k: the row result leaves here when a segment ends at this group.
+      // A one-cycle pulse per result (not held through stalls), so consumers never double count.
+      const v = m.reg(`res_valid_${k}`, Bool);
+      v.assign(ce.and(isEnd).and(ctlLast[at]!));
+      validBits.push(v);
+      resWords.push(slice.out('p').asUInt());
+    } else {
+      m.unused(slice.out('p'));
+    }
+  }
+  m.unused(prev);
+  // Only a delay line's last tap can go unread (every other tap feeds the next), e.g. the mode
+  // when no mode changes the last slice's cascade; synthesis trims such registers.
+  m.unused(ctlMode[depth]!, ctlFirst[depth]!, ctlLast[depth]!);
+  res.assign(pack(resWords));
+  resValid.assign(pack(validBits));
+});
