@@ -3,6 +3,7 @@ import { chainArray } from './arch/chain/chain-array.ts';
 import { denseChain } from './arch/chain/dense-chain.ts';
 import { macSlice } from './arch/mac/mac-slice.ts';
 import { sparseChain } from './arch/chain/sparse-chain.ts';
+import { mpe } from './arch/mpe/mpe.ts';
 import { modeTable, patternName } from './sparsity/pattern.ts';
 import { validateConfig, type GenConfig } from './arch/config.ts';
 import { VERSION } from './version.ts';
@@ -35,6 +36,8 @@ function elaborateTop(design: Design, c: GenConfig): ModuleDef {
       return design.elaborate(macSlice, mac);
     case 'chain':
       return design.elaborate(denseChain, { ...mac, length: c.chainLength });
+    case 'mpe':
+      return design.elaborate(mpe, { ...mac, chains: c.chains, length: c.chainLength, groupSize: c.groupSize, patterns: c.sparsity, actDepth: c.actDepth, weightDepth: c.weightDepth, accDepth: c.accDepth });
     case 'sparse-chain':
       return design.elaborate(sparseChain, { ...mac, length: c.chainLength, groupSize: c.groupSize, patterns: c.sparsity });
     case 'chain-array':

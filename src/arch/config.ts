@@ -5,7 +5,10 @@
 import { DSP_BACKENDS, type DspBackend } from './mac/mac-slice.ts';
 import type { Pattern } from '../sparsity/pattern.ts';
 
-export const TOPS = ['chain-array', 'sparse-chain', 'chain', 'mac'] as const;
+export const WEIGHT_PRECISIONS = ['int8', 'int4'] as const;
+export type WeightPrecision = (typeof WEIGHT_PRECISIONS)[number];
+
+export const TOPS = ['chain-array', 'mpe', 'sparse-chain', 'chain', 'mac'] as const;
 export type TopKind = (typeof TOPS)[number];
 
 export interface GenConfig {
@@ -25,6 +28,14 @@ export interface GenConfig {
   readonly groupSize: number;
   /** N:M patterns a sparse chain can switch to at run time (dense is always available). */
   readonly sparsity: readonly Pattern[];
+  /** Weight precisions the design accepts (INT4 is sign-extended to INT8 lanes before the MPE). */
+  readonly weightPrecisions: readonly WeightPrecision[];
+  /** MPE activation buffer entries (windows of L activations). */
+  readonly actDepth: number;
+  /** MPE weight buffer entries (beats of C x L weights). */
+  readonly weightDepth: number;
+  /** MPE accumulation buffer entries (INT32). */
+  readonly accDepth: number;
 }
 
 export const DEFAULT_CONFIG: GenConfig = {
@@ -36,6 +47,10 @@ export const DEFAULT_CONFIG: GenConfig = {
   dspBackend: 'behavioral',
   groupSize: 2,
   sparsity: [{ n: 2, m: 4 }, { n: 1, m: 4 }, { n: 2, m: 8 }],
+  weightPrecisions: ['int8', 'int4'],
+  actDepth: 512,
+  weightDepth: 4096,
+  accDepth: 4096,
 };
 
 /** Throws a RangeError naming the first bad field. */
@@ -49,5 +64,8 @@ export function validateConfig(c: GenConfig): void {
   int('chainLength', c.chainLength, 1, 4096);
   int('actWidth', c.actWidth, 2, 27);
   int('groupSize', c.groupSize, 1, 4096);
+  int('actDepth', c.actDepth, 2, 1 << 24);
+  int('weightDepth', c.weightDepth, 2, 1 << 24);
+  int('accDepth', c.accDepth, 2, 1 << 24);
   int('weightWidth', c.weightWidth, 2, 18);
 }

@@ -1,9 +1,20 @@
 import { Command, Option } from 'commander';
-import { DEFAULT_CONFIG, TOPS, type GenConfig, type TopKind } from '../../arch/config.ts';
+import { DEFAULT_CONFIG, TOPS, WEIGHT_PRECISIONS, type GenConfig, type TopKind, type WeightPrecision } from '../../arch/config.ts';
 import { generate } from '../../generate.ts';
 import { DSP_BACKENDS, type DspBackend } from '../../arch/mac/mac-slice.ts';
 import { UsageError, list, positiveInt } from '../errors.ts';
 import { parsePattern, type Pattern } from '../../sparsity/pattern.ts';
+
+function weightPrecision(text: string): WeightPrecision {
+  if (!(WEIGHT_PRECISIONS as readonly string[]).includes(text)) throw new UsageError(`--precision: unknown weight precision '${text}' (expected ${WEIGHT_PRECISIONS.join(', ')})`);
+  return text as WeightPrecision;
+}
+
+function actPrecision(text: string): 8 | 16 {
+  if (text === 'int8') return 8;
+  if (text === 'int16') return 16;
+  throw new UsageError(`--act-precision: unknown activation precision '${text}' (expected int8, int16)`);
+}
 
 function parseSparsity(text: string): Pattern {
   try {
@@ -24,13 +35,19 @@ export function registerGen(program: Command): void {
     .option('--weight-width <bits>', 'weight operand width (DSP B port, <= 18)', positiveInt('--weight-width'), DEFAULT_CONFIG.weightWidth)
     .option('--sparsity <list>', 'N:M patterns selectable at run time, e.g. dense,2:4,1:4,2:8 (dense is always on)', list('--sparsity', parseSparsity), DEFAULT_CONFIG.sparsity)
     .option('--group-size <n>', 'MAC slices per DSP group in a sparse chain', positiveInt('--group-size'), DEFAULT_CONFIG.groupSize)
+    .option('--precision <list>', 'weight precisions accepted, e.g. int8,int4', list('--precision', weightPrecision), DEFAULT_CONFIG.weightPrecisions)
+    .option('--act-precision <list>', 'activation precisions, int8 and/or int16 (int16 sets the DSP A operand to 16 bits)', list('--act-precision', actPrecision))
+    .option('--act-depth <n>', 'MPE activation buffer entries (L-element windows)', positiveInt('--act-depth'), DEFAULT_CONFIG.actDepth)
+    .option('--weight-depth <n>', 'MPE weight buffer entries (C x L weight beats)', positiveInt('--weight-depth'), DEFAULT_CONFIG.weightDepth)
+    .option('--acc-depth <n>', 'MPE accumulation buffer entries (INT32)', positiveInt('--acc-depth'), DEFAULT_CONFIG.accDepth)
     .addOption(new Option('--dsp-backend <name>', 'how MAC slices are written').choices([...DSP_BACKENDS]).default(DEFAULT_CONFIG.dspBackend))
     .addOption(new Option('--top <kind>', 'top-level block').choices([...TOPS]).default(DEFAULT_CONFIG.top))
     .option('--out <dir>', 'output folder (replaced atomically)', 'generated')
     .option('--no-locators', 'omit the // file.ts:line source comments')
     .option('-q, --quiet', 'print nothing on success')
-    .action(async (o: { chains: number; chainLen: number; actWidth: number; weightWidth: number; dspBackend: DspBackend; sparsity: Pattern[]; groupSize: number; top: TopKind; out: string; locators: boolean; quiet?: boolean }) => {
-      const config: GenConfig = { top: o.top, chains: o.chains, chainLength: o.chainLen, actWidth: o.actWidth, weightWidth: o.weightWidth, dspBackend: o.dspBackend, sparsity: o.sparsity.filter((p) => p !== 'dense'), groupSize: o.groupSize };
+    .action(async (o: { chains: number; chainLen: number; actWidth: number; weightWidth: number; dspBackend: DspBackend; sparsity: Pattern[]; groupSize: number; actDepth: number; weightDepth: number; accDepth: number; precision: WeightPrecision[]; actPrecision?: (8 | 16)[]; top: TopKind; out: string; locators: boolean; quiet?: boolean }) => {
+      if (o.actPrecision && o.actWidth !== DEFAULT_CONFIG.actWidth) throw new UsageError('give --act-precision or --act-width, not both');
+      const config: GenConfig = { top: o.top, chains: o.chains, chainLength: o.chainLen, actWidth: o.actPrecision ? Math.max(...o.actPrecision) : o.actWidth, weightWidth: o.weightWidth, dspBackend: o.dspBackend, sparsity: o.sparsity.filter((p) => p !== 'dense'), groupSize: o.groupSize, actDepth: o.actDepth, weightDepth: o.weightDepth, accDepth: o.accDepth, weightPrecisions: [...new Set(o.precision)] };
       let gen;
       try {
         gen = generate(config, { locators: o.locators });

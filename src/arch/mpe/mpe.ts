@@ -1,0 +1,259 @@
+import { Bool, defineModule, lit, log2Ceil, mux, pack, select, split, SInt, UInt, type Expr, type Signal } from '../../hdl/index.ts';
+import { checkSparseChainParams, sparseChain, sparseChainName, type SparseChainParams } from '../chain/sparse-chain.ts';
+import { chainGeometry, indexWidth, modeTable } from '../../sparsity/pattern.ts';
+
+/** Width of the MPE's results (the accumulation buffer holds INT32). */
+export const RESULT_WIDTH = 32;
+/** Width of the tile descriptor's count fields (rows, windows, batches, tokens). */
+export const COUNT_WIDTH = 16;
+
+export interface MpeParams extends SparseChainParams {
+  /** Sparse chains (C) sharing the activation broadcast. */
+  readonly chains: number;
+  /** Activation buffer entries (windows of L activations). */
+  readonly actDepth: number;
+  /** Weight buffer entries (beats of C x L weights and indexes). */
+  readonly weightDepth: number;
+  /** Accumulation buffer entries (INT32 results). */
+  readonly accDepth: number;
+}
+
+export function checkMpeParams(p: MpeParams): void {
+  checkSparseChainParams(p);
+  if (!Number.isInteger(p.chains) || p.chains < 1) throw new RangeError(`MPE chain count must be a positive integer, got ${p.chains}`);
+  for (const [k, v] of [['actDepth', p.actDepth], ['weightDepth', p.weightDepth], ['accDepth', p.accDepth]] as const) {
+    if (!Number.isInteger(v) || v < 2 || v > 1 << 24) throw new RangeError(`MPE ${k} must be an integer in 2..2^24, got ${v}`);
+  }
+}
+
+/** Bits of one weight lane in the weight buffer: an INT8 weight and its N:M index. */
+export function weightLaneBits(p: MpeParams): { weight: number; index: number } {
+  return { weight: p.bWidth, index: indexWidth(modeTable(p.patterns)) };
+}
+
+/** Cycles of the serialiser per row batch: one per reduction node of every chain. */
+export function mpeEntries(p: MpeParams): number {
+  return (p.chains * p.length) / p.groupSize;
+}
+
+/**
+ * Cycles from the `start` cycle to the `done` cycle of a tile of `batches` row batches,
+ * `tokens` activation vectors and `windows` windows per row (the sequencer below, exactly).
+ */
+export function mpeTileCycles(p: MpeParams, t: { batches: number; tokens: number; windows: number }): number {
+  return 1 + t.batches * t.tokens * (t.windows + p.length + 3 + mpeEntries(p)) + 2;
+}
+
+const S = { idle: 0, run: 1, wait: 2, serial: 3, flush: 4, done: 5 } as const;
+
+/**
+ * The Matrix Processing Engine: C sparse chains fed by one activation window per cycle
+ * (broadcast) and one weight-buffer beat (C x L weights with their N:M indexes), an output
+ * collector per reduction node, and an INT32 accumulation buffer (accumulate or overwrite).
+ *
+ * A tile computes, for every token n < tokens and every row r < rows,
+ *   out[out_base + n*out_stride + r] (+)= sum_k W[r][k] * act[n][k]
+ * with row batches of C*M/N rows (each chain takes M/N rows in N:M mode), `windows` = K/L
+ * windows per row read from act[act_base + n*act_stride + t] and weights from
+ * w[w_base + b*windows + t]. MV (decode) is tokens = 1; MM (prefill) re-reads each weight
+ * beat for every token of the activation tile.
+ *
+ * Sequencing per (batch, token): `windows` issue cycles, L+3 cycles for the last results to
+ * reach the collector, then one cycle per reduction node to write them out. This is simple
+ * and exact rather than fast: overlapping the write-out with the next batch is future work.
+ */
+export const mpe = defineModule<MpeParams>(
+  'mpe',
+  (p) => `mpe_c${p.chains}_${sparseChainName(p).replace(/^sparse_chain_/, '')}`,
+  (m, p) => {
+    checkMpeParams(p);
+    const L = p.length;
+    const G = p.groupSize;
+    const C = p.chains;
+    const groups = L / G;
+    const E = mpeEntries(p);
+    const modes = modeTable(p.patterns);
+    const geoms = modes.map((q) => chainGeometry(q, L, G));
+    const lane = weightLaneBits(p);
+    const modeW = log2Ceil(modes.length);
+    const actAW = log2Ceil(p.actDepth);
+    const wAW = log2Ceil(p.weightDepth);
+    const accAW = log2Ceil(p.accDepth);
+    m.doc(`Matrix processing engine: ${C} sparse chains of ${L} MACs (modes ${modes.map((q) => (q === 'dense' ? 'dense' : `${q.n}:${q.m}`)).join(', ')}), INT32 accumulation buffer of ${p.accDepth}.`);
+
+    // Handshake and tile descriptor (sampled on start).
+    const start = m.input('start', Bool);
+    const dMode = m.input('t_mode', UInt(modeW));
+    const dRows = m.input('t_rows', UInt(COUNT_WIDTH));
+    const dBatches = m.input('t_batches', UInt(COUNT_WIDTH));
+    const dWindows = m.input('t_windows', UInt(COUNT_WIDTH));
+    const dTokens = m.input('t_tokens', UInt(COUNT_WIDTH));
+    const dActBase = m.input('t_act_base', UInt(actAW));
+    const dActStride = m.input('t_act_stride', UInt(actAW));
+    const dWBase = m.input('t_w_base', UInt(wAW));
+    const dOutBase = m.input('t_out_base', UInt(accAW));
+    const dOutStride = m.input('t_out_stride', UInt(accAW));
+    const dAcc = m.input('t_accumulate', Bool);
+    const busy = m.output('busy', Bool);
+    const done = m.output('done', Bool);
+    // Buffer read ports (data one cycle after the address) and the result port.
+    const actRdEn = m.output('act_rd_en', Bool);
+    const actRdAddr = m.output('act_rd_addr', UInt(actAW));
+    const actRdData = m.input('act_rd_data', UInt(L * p.aWidth));
+    const wRdEn = m.output('w_rd_en', Bool);
+    const wRdAddr = m.output('w_rd_addr', UInt(wAW));
+    const wRdData = m.input('w_rd_data', UInt(C * L * (lane.weight + lane.index)));
+    const resWrEn = m.output('res_wr_en', Bool);
+    const resWrAddr = m.output('res_wr_addr', UInt(accAW));
+    const resWrData = m.output('res_wr_data', SInt(RESULT_WIDTH));
+
+    const state = m.reg('state', UInt(3));
+    const is = (s: number) => state.eq(s);
+    const tMode = m.reg('tile_mode', UInt(modeW), { enable: start.and(is(S.idle)) });
+    const tRows = m.reg('tile_rows', UInt(COUNT_WIDTH), { enable: start.and(is(S.idle)) });
+    const tBatches = m.reg('tile_batches', UInt(COUNT_WIDTH), { enable: start.and(is(S.idle)) });
+    const tWindows = m.reg('tile_windows', UInt(COUNT_WIDTH), { enable: start.and(is(S.idle)) });
+    const tTokens = m.reg('tile_tokens', UInt(COUNT_WIDTH), { enable: start.and(is(S.idle)) });
+    const tActStride = m.reg('tile_act_stride', UInt(actAW), { enable: start.and(is(S.idle)) });
+    const tOutBase = m.reg('tile_out_base', UInt(accAW), { enable: start.and(is(S.idle)) });
+    const tOutStride = m.reg('tile_out_stride', UInt(accAW), { enable: start.and(is(S.idle)) });
+    const tAcc = m.reg('tile_accumulate', Bool, { enable: start.and(is(S.idle)) });
+    for (const [r, d] of [[tMode, dMode], [tRows, dRows], [tBatches, dBatches], [tWindows, dWindows], [tTokens, dTokens], [tActStride, dActStride], [tOutBase, dOutBase], [tOutStride, dOutStride], [tAcc, dAcc]] as const) r.assign(d);
+
+    // Loop counters: window t, token n, batch b, and running address offsets.
+    const t = m.reg('win', UInt(COUNT_WIDTH));
+    const n = m.reg('tok', UInt(COUNT_WIDTH));
+    const b = m.reg('batch', UInt(COUNT_WIDTH));
+    const actTokOff = m.reg('act_tok_off', UInt(actAW));
+    const wBatchOff = m.reg('w_batch_off', UInt(wAW));
+    const waitCnt = m.reg('wait_cnt', UInt(log2Ceil(L + 3)));
+    const e = m.reg('entry', UInt(log2Ceil(E + 1)));
+    const lastWindow = m.wire('last_window', Bool, t.eq(tWindows.sub(1).trunc(COUNT_WIDTH)));
+    const lastEntry = m.wire('last_entry', Bool, e.eq(E - 1));
+    const lastTok = m.wire('last_tok', Bool, n.eq(tTokens.sub(1).trunc(COUNT_WIDTH)));
+    const lastBatch = m.wire('last_batch', Bool, b.eq(tBatches.sub(1).trunc(COUNT_WIDTH)));
+    const flushCnt = m.reg('flush_cnt', Bool);
+
+    const inc = (x: Expr, by: Expr | number) => x.add(by).trunc(x.width);
+    const startNow = m.wire('start_now', Bool, start.and(is(S.idle)));
+    const actBase = m.reg('tile_act_base', UInt(actAW), { enable: startNow });
+    const wBase = m.reg('tile_w_base', UInt(wAW), { enable: startNow });
+    actBase.assign(dActBase);
+    wBase.assign(dWBase);
+
+    const serialDone = m.wire('serial_done', Bool, is(S.serial).and(lastEntry));
+    const nextTok = m.wire('next_tok', Bool, serialDone.and(lastTok.not()));
+    const nextBatch = m.wire('next_batch', Bool, serialDone.and(lastTok));
+    state.assign(
+      select(state, [
+        mux(start, lit(S.run, UInt(3)), lit(S.idle, UInt(3))),
+        mux(lastWindow, lit(S.wait, UInt(3)), lit(S.run, UInt(3))),
+        mux(waitCnt.eq(0), lit(S.serial, UInt(3)), lit(S.wait, UInt(3))),
+        mux(lastEntry, mux(lastTok.and(lastBatch), lit(S.flush, UInt(3)), lit(S.run, UInt(3))), lit(S.serial, UInt(3))),
+        mux(flushCnt, lit(S.done, UInt(3)), lit(S.flush, UInt(3))),
+        lit(S.idle, UInt(3)),
+      ]),
+    );
+    t.assign(mux(is(S.run), mux(lastWindow, lit(0, UInt(COUNT_WIDTH)), inc(t, 1)), mux(startNow, lit(0, UInt(COUNT_WIDTH)), t)));
+    n.assign(mux(startNow.or(nextBatch), lit(0, UInt(COUNT_WIDTH)), mux(nextTok, inc(n, 1), n)));
+    b.assign(mux(startNow, lit(0, UInt(COUNT_WIDTH)), mux(nextBatch, inc(b, 1), b)));
+    actTokOff.assign(mux(startNow.or(nextBatch), lit(0, UInt(actAW)), mux(nextTok, inc(actTokOff, tActStride), actTokOff)));
+    wBatchOff.assign(mux(startNow, lit(0, UInt(wAW)), mux(nextBatch, inc(wBatchOff, tWindows.resize(wAW)), wBatchOff)));
+    waitCnt.assign(mux(is(S.run).and(lastWindow), lit(L + 2, waitCnt.type), mux(waitCnt.eq(0), waitCnt, inc(waitCnt, lit((1 << waitCnt.width) - 1, waitCnt.type)))));
+    e.assign(mux(is(S.serial), mux(lastEntry, lit(0, e.type), inc(e, 1)), lit(0, e.type)));
+    flushCnt.assign(is(S.flush).and(flushCnt.not()));
+    busy.assign(state.ne(S.idle));
+    done.assign(is(S.done));
+
+    // Buffer reads in RUN; the data and the window flags reach the chains one cycle later.
+    const issuing = is(S.run);
+    actRdEn.assign(issuing);
+    wRdEn.assign(issuing);
+    actRdAddr.assign(inc(inc(actBase, actTokOff), t.resize(actAW)));
+    wRdAddr.assign(inc(inc(wBase, wBatchOff), t.resize(wAW)));
+    const feedFirst = m.reg('feed_first', Bool);
+    const feedLast = m.reg('feed_last', Bool);
+    feedFirst.assign(issuing.and(t.eq(0)));
+    feedLast.assign(issuing.and(lastWindow));
+
+    // The chains and the collector: one capture register per reduction node, shifted out in SERIAL.
+    const beats = split(wRdData, C);
+    const results: Expr[] = [];
+    const valids: Expr[] = [];
+    for (let c = 0; c < C; c++) {
+      const lanes = split(beats[c]!, L);
+      const ws = lanes.map((x) => x.slice(lane.weight - 1, 0));
+      const idx = lanes.map((x) => x.slice(lane.weight + lane.index - 1, lane.weight));
+      const chain = m.instance(`chain_${c}`, sparseChain, { length: L, groupSize: G, patterns: p.patterns, aWidth: p.aWidth, bWidth: p.bWidth, backend: p.backend }, {
+        ce: lit(1, Bool),
+        mode: tMode,
+        first: feedFirst,
+        last: feedLast,
+        act: actRdData,
+        w: pack(ws),
+        idx: pack(idx),
+      });
+      const res = split(chain.out('res'), groups);
+      const rv = chain.out('res_valid');
+      for (let k = 0; k < groups; k++) {
+        results.push(res[k]!.trunc(RESULT_WIDTH));
+        valids.push(rv.bit(k));
+        m.unused(res[k]!.slice(47, RESULT_WIDTH));
+      }
+    }
+    const capVal: Signal[] = [];
+    const capOk: Signal[] = [];
+    for (let i = 0; i < E; i++) {
+      capVal.push(m.reg(`cap_${i}`, UInt(RESULT_WIDTH)));
+      capOk.push(m.reg(`cap_valid_${i}`, Bool));
+    }
+    const shifting = is(S.serial);
+    for (let i = 0; i < E; i++) {
+      const nextVal = i + 1 < E ? capVal[i + 1]! : lit(0, UInt(RESULT_WIDTH));
+      const nextOk = i + 1 < E ? capOk[i + 1]! : lit(0, Bool);
+      capVal[i]!.assign(mux(shifting, nextVal, mux(valids[i]!, results[i]!, capVal[i]!)));
+      capOk[i]!.assign(mux(shifting, nextOk, valids[i]!.or(capOk[i]!)));
+    }
+
+    // Row of the entry being written: batch_off + chain_off + segment(k, mode).
+    const segs = m.wire('segs', UInt(COUNT_WIDTH), select(tMode, geoms.map((g) => lit(g.segments, UInt(COUNT_WIDTH)))));
+    const kIdx = m.reg('group_idx', UInt(log2Ceil(groups + 1)));
+    const chainOff = m.reg('chain_off', UInt(COUNT_WIDTH));
+    const batchOff = m.reg('batch_off', UInt(COUNT_WIDTH));
+    const tokOff = m.reg('tok_out_off', UInt(accAW));
+    const lastGroup = m.wire('last_group', Bool, kIdx.eq(groups - 1));
+    kIdx.assign(mux(shifting, mux(lastGroup, lit(0, kIdx.type), inc(kIdx, 1)), lit(0, kIdx.type)));
+    chainOff.assign(mux(shifting, mux(lastEntry, lit(0, UInt(COUNT_WIDTH)), mux(lastGroup, inc(chainOff, segs), chainOff)), lit(0, UInt(COUNT_WIDTH))));
+    batchOff.assign(mux(startNow, lit(0, UInt(COUNT_WIDTH)), mux(nextBatch, inc(batchOff, segs.mul(C).trunc(COUNT_WIDTH)), batchOff)));
+    tokOff.assign(mux(startNow.or(nextBatch), lit(0, UInt(accAW)), mux(nextTok, inc(tokOff, tOutStride), tokOff)));
+    // Segment index of group k in each mode (only read where a segment ends there).
+    const segOfGroup = modes.map((_, mi) => {
+      const sl = geoms[mi]!.segmentLength;
+      return select(kIdx, Array.from({ length: groups }, (_, k) => lit(Math.max(0, Math.floor(((k + 1) * G) / sl) - 1), UInt(COUNT_WIDTH))));
+    });
+    const row = m.wire('entry_row', UInt(COUNT_WIDTH), inc(inc(batchOff, chainOff), select(tMode, segOfGroup)));
+    const entryOk = m.wire('entry_ok', Bool, shifting.and(capOk[0]!).and(row.lt(tRows)));
+    const entryAddr = m.wire('entry_addr', UInt(accAW), inc(inc(tOutBase, tokOff), row.resize(accAW)));
+
+    // Accumulation buffer: read-modify-write in two stages.
+    const acc = m.memory('acc_buf', { depth: p.accDepth, type: SInt(RESULT_WIDTH), readLatency: 1, style: 'block' });
+    const old = acc.read('acc_old', entryAddr, entryOk);
+    const s1Ok = m.reg('rmw_ok', Bool);
+    const s1Addr = m.reg('rmw_addr', UInt(accAW));
+    const s1Val = m.reg('rmw_val', SInt(RESULT_WIDTH));
+    s1Ok.assign(entryOk);
+    s1Addr.assign(entryAddr);
+    s1Val.assign(capVal[0]!.asSInt());
+    const sum = m.wire('rmw_sum', SInt(RESULT_WIDTH), mux(tAcc, old, lit(0, SInt(RESULT_WIDTH))).add(s1Val).trunc(RESULT_WIDTH));
+    acc.write(s1Addr, sum, s1Ok);
+    const oEn = m.reg('out_en', Bool);
+    const oAddr = m.reg('out_addr', UInt(accAW));
+    const oData = m.reg('out_data', SInt(RESULT_WIDTH));
+    oEn.assign(s1Ok);
+    oAddr.assign(s1Addr);
+    oData.assign(sum);
+    resWrEn.assign(oEn);
+    resWrAddr.assign(oAddr);
+    resWrData.assign(oData);
+  },
+);
