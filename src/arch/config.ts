@@ -39,7 +39,7 @@ export interface GenConfig {
 }
 
 export const DEFAULT_CONFIG: GenConfig = {
-  top: 'chain-array',
+  top: 'mpe',
   chains: 32,
   chainLength: 16,
   actWidth: 8,
