@@ -11,6 +11,8 @@ import { generate } from '../src/generate.ts';
 import { DEFAULT_CONFIG } from '../src/arch/config.ts';
 import { VerilatorSim } from '../src/sim/verilator.ts';
 import { denseChainVectors } from '../src/arch/chain/vectors.ts';
+import { mpeTileCycles } from '../src/arch/mpe/mpe.ts';
+import { chainGeometry, parsePattern, patternName } from '../src/sparsity/pattern.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
@@ -64,6 +66,24 @@ async function chainSim(length: number, cycles: number, runs: number): Promise<B
   ];
 }
 
+/**
+ * Effective dense-equivalent MACs per DSP per cycle of the MPE for one 4096 x 4096 MV tile
+ * (a LLaMA2-7B projection in decode), from the MPE's cycle formula, which the Verilator MPE
+ * test checks cycle for cycle against the RTL.
+ */
+function mpeEfficiency(): BenchItem[] {
+  const patterns = 'dense,2:4,1:4,2:8,4:8,2:16,4:16,8:16'.split(',').map(parsePattern);
+  const p = { chains: 32, length: 16, groupSize: 2, patterns: patterns.filter((q) => q !== 'dense'), aWidth: 8, bWidth: 8, actDepth: 512, weightDepth: 4096, accDepth: 4096 };
+  const rows = 4096;
+  const K = 4096;
+  return patterns.map((q) => {
+    const g = chainGeometry(q, p.length, p.groupSize);
+    const batches = Math.ceil(rows / (p.chains * g.segments));
+    const cycles = mpeTileCycles(p, { batches, tokens: 1, windows: Math.ceil(K / p.length) });
+    return { name: `MPE 32x16 MV 4096x4096, ${patternName(q)}: dense-equivalent MACs/DSP/cycle`, value: (rows * K) / cycles / (p.chains * p.length), unit: 'MAC', command: 'mpeTileCycles (bench/run.ts)', runs: 1 };
+  });
+}
+
 export async function runBench(o: { quick: boolean }): Promise<void> {
   const runs = o.quick ? 3 : 5;
   const items: BenchItem[] = [];
@@ -74,6 +94,7 @@ export async function runBench(o: { quick: boolean }): Promise<void> {
   };
   for (const c of [32, 256, 1024]) await step(`gen --chains ${c}`, () => timeGen(c, runs));
   await step('verilator dense chain L=16', () => chainSim(16, o.quick ? 100_000 : 400_000, runs));
+  await step('MPE efficiency per pattern', async () => mpeEfficiency());
 
   const verilator = (await execa('verilator', ['--version'])).stdout.trim();
   const machine = { cpu: cpus()[0]?.model ?? 'unknown', cores: cpus().length, node: process.version, verilator, date: new Date().toISOString() };

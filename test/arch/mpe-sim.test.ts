@@ -10,7 +10,7 @@ import { Rng } from '../../src/util/random.ts';
 import { verilatorLint } from '../../src/sim/lint.ts';
 import { mpeSystem } from '../fixtures/mpe-system.ts';
 
-const P: MpeParams = { chains: 4, length: 16, groupSize: 2, patterns: [{ n: 2, m: 4 }, { n: 1, m: 4 }, { n: 2, m: 8 }], aWidth: 8, bWidth: 8, actDepth: 128, weightDepth: 512, accDepth: 256 };
+const P: MpeParams = { chains: 4, length: 16, groupSize: 2, patterns: [{ n: 2, m: 4 }, { n: 1, m: 4 }, { n: 2, m: 8 }], aWidth: 8, bWidth: 8, actDepth: 256, weightDepth: 2048, accDepth: 256 };
 
 function packBus(values: ArrayLike<number>, width: number): bigint {
   let v = 0n;
@@ -40,6 +40,7 @@ describe('MPE on Verilator', () => {
       { rows: 16, K: 64, tokens: 1 },
       { rows: 9, K: 23, tokens: 3 }, // MM: three tokens
       { rows: 33, K: 32, tokens: 2 },
+      { rows: 21, K: 480, tokens: 1 }, // long rows: the write-out overlaps the next batch with no hold
     ];
     for (const [i, shape] of shapes.entries()) {
       for (let mode = 0; mode < modes.length; mode++) {
@@ -64,7 +65,7 @@ describe('MPE on Verilator', () => {
           for (let t = 0; t < packed.windows; t++) actMem[actBase + n * packed.windows + t] = Array.from({ length: P.length }, (_, j) => act[n]![t * P.length + j] ?? 0);
         }
         actNext += shape.tokens * packed.windows;
-        const accumulate = i === shapes.length - 1 && mode > 0; // the last shape accumulates onto the previous mode's results
+        const accumulate = i === 4 && mode > 0; // this shape's sparse modes accumulate onto the previous mode's results
         const tile: MpeTile = { mode, rows: shape.rows, batches: packed.batches, windows: packed.windows, tokens: shape.tokens, actBase, actStride: packed.windows, wBase, outBase: accumulate ? 0 : (cases.length * 7) % 64, outStride: shape.rows, accumulate };
         cases.push({ tile, W, act });
       }

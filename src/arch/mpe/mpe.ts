@@ -41,10 +41,20 @@ export function mpeEntries(p: MpeParams): number {
  * `tokens` activation vectors and `windows` windows per row (the sequencer below, exactly).
  */
 export function mpeTileCycles(p: MpeParams, t: { batches: number; tokens: number; windows: number }): number {
-  return 1 + t.batches * t.tokens * (t.windows + p.length + 3 + mpeEntries(p)) + 2;
+  const runs = t.batches * t.tokens;
+  return runs * (t.windows + p.length + 3) + (runs - 1) * mpeHoldCycles(p, t.windows) + mpeEntries(p) + 4;
 }
 
-const S = { idle: 0, run: 1, wait: 2, serial: 3, flush: 4, done: 5 } as const;
+/**
+ * Cycles the sequencer waits before the next row batch so that writing out this batch's
+ * results (one per cycle, overlapped with the next batch's windows) ends before the next
+ * batch's first result arrives.
+ */
+export function mpeHoldCycles(p: MpeParams, windows: number): number {
+  return Math.max(0, mpeEntries(p) - windows - p.groupSize - 2);
+}
+
+const S = { idle: 0, run: 1, wait: 2, hold: 3, drain: 4, flush: 5, done: 6 } as const;
 
 /**
  * The Matrix Processing Engine: C sparse chains fed by one activation window per cycle
@@ -58,9 +68,10 @@ const S = { idle: 0, run: 1, wait: 2, serial: 3, flush: 4, done: 5 } as const;
  * w[w_base + b*windows + t]. MV (decode) is tokens = 1; MM (prefill) re-reads each weight
  * beat for every token of the activation tile.
  *
- * Sequencing per (batch, token): `windows` issue cycles, L+3 cycles for the last results to
- * reach the collector, then one cycle per reduction node to write them out. This is simple
- * and exact rather than fast: overlapping the write-out with the next batch is future work.
+ * Sequencing per (batch, token): `windows` issue cycles, then L+3 cycles until the last
+ * reduction node's result is captured. The captured results are then shifted out one per cycle
+ * while the next batch already runs (it only produces results after its last window), holding
+ * the next batch back only when the write-out would not finish in time (mpeHoldCycles).
  */
 export const mpe = defineModule<MpeParams>(
   'mpe',
@@ -141,17 +152,28 @@ export const mpe = defineModule<MpeParams>(
     actBase.assign(dActBase);
     wBase.assign(dWBase);
 
-    const serialDone = m.wire('serial_done', Bool, is(S.serial).and(lastEntry));
-    const nextTok = m.wire('next_tok', Bool, serialDone.and(lastTok.not()));
-    const nextBatch = m.wire('next_batch', Bool, serialDone.and(lastTok));
+    // The write-out (drain) of a batch's captured results runs beside the sequencer.
+    const drainActive = m.reg('drain_active', Bool);
+    const waitEnd = m.wire('wait_end', Bool, is(S.wait).and(waitCnt.eq(0)));
+    const lastRun = m.wire('last_run', Bool, lastTok.and(lastBatch));
+    const nextTok = m.wire('next_tok', Bool, waitEnd.and(lastTok.not()));
+    const nextBatch = m.wire('next_batch', Bool, waitEnd.and(lastTok).and(lastBatch.not()));
+    // Start the next batch once the write-out's last shift comes before the next batch's first
+    // capture (windows + G + 2 cycles after it starts): from HOLD, entry + windows + G + 3 >= E;
+    // straight from WAIT (drain not started yet), windows + G + 2 >= E.
+    const ew = COUNT_WIDTH + 2;
+    const fitsNow = m.wire('drain_fits', Bool, tWindows.resize(ew).add(G + 2).ge(E));
+    const fitsHold = m.wire('hold_fits', Bool, e.resize(ew).add(tWindows.resize(ew)).add(G + 3).ge(E));
+    const u3 = (v: number) => lit(v, UInt(3));
     state.assign(
       select(state, [
-        mux(start, lit(S.run, UInt(3)), lit(S.idle, UInt(3))),
-        mux(lastWindow, lit(S.wait, UInt(3)), lit(S.run, UInt(3))),
-        mux(waitCnt.eq(0), lit(S.serial, UInt(3)), lit(S.wait, UInt(3))),
-        mux(lastEntry, mux(lastTok.and(lastBatch), lit(S.flush, UInt(3)), lit(S.run, UInt(3))), lit(S.serial, UInt(3))),
-        mux(flushCnt, lit(S.done, UInt(3)), lit(S.flush, UInt(3))),
-        lit(S.idle, UInt(3)),
+        mux(start, u3(S.run), u3(S.idle)),
+        mux(lastWindow, u3(S.wait), u3(S.run)),
+        mux(waitCnt.eq(0), mux(lastRun, u3(S.drain), mux(fitsNow, u3(S.run), u3(S.hold))), u3(S.wait)),
+        mux(fitsHold, u3(S.run), u3(S.hold)),
+        mux(drainActive, u3(S.drain), u3(S.flush)),
+        mux(flushCnt, u3(S.done), u3(S.flush)),
+        u3(S.idle),
       ]),
     );
     t.assign(mux(is(S.run), mux(lastWindow, lit(0, UInt(COUNT_WIDTH)), inc(t, 1)), mux(startNow, lit(0, UInt(COUNT_WIDTH)), t)));
@@ -160,7 +182,8 @@ export const mpe = defineModule<MpeParams>(
     actTokOff.assign(mux(startNow.or(nextBatch), lit(0, UInt(actAW)), mux(nextTok, inc(actTokOff, tActStride), actTokOff)));
     wBatchOff.assign(mux(startNow, lit(0, UInt(wAW)), mux(nextBatch, inc(wBatchOff, tWindows.resize(wAW)), wBatchOff)));
     waitCnt.assign(mux(is(S.run).and(lastWindow), lit(L + 2, waitCnt.type), mux(waitCnt.eq(0), waitCnt, inc(waitCnt, lit((1 << waitCnt.width) - 1, waitCnt.type)))));
-    e.assign(mux(is(S.serial), mux(lastEntry, lit(0, e.type), inc(e, 1)), lit(0, e.type)));
+    drainActive.assign(mux(waitEnd, lit(1, Bool), mux(drainActive.and(lastEntry), lit(0, Bool), drainActive)));
+    e.assign(mux(drainActive.and(lastEntry.not()), inc(e, 1), lit(0, e.type)));
     flushCnt.assign(is(S.flush).and(flushCnt.not()));
     busy.assign(state.ne(S.idle));
     done.assign(is(S.done));
@@ -207,7 +230,7 @@ export const mpe = defineModule<MpeParams>(
       capVal.push(m.reg(`cap_${i}`, UInt(RESULT_WIDTH)));
       capOk.push(m.reg(`cap_valid_${i}`, Bool));
     }
-    const shifting = is(S.serial);
+    const shifting = drainActive;
     for (let i = 0; i < E; i++) {
       const nextVal = i + 1 < E ? capVal[i + 1]! : lit(0, UInt(RESULT_WIDTH));
       const nextOk = i + 1 < E ? capOk[i + 1]! : lit(0, Bool);
@@ -221,6 +244,11 @@ export const mpe = defineModule<MpeParams>(
     const chainOff = m.reg('chain_off', UInt(COUNT_WIDTH));
     const batchOff = m.reg('batch_off', UInt(COUNT_WIDTH));
     const tokOff = m.reg('tok_out_off', UInt(accAW));
+    // Offsets of the batch being written out (the sequencer has moved on to the next one).
+    const drainBatchOff = m.reg('drain_batch_off', UInt(COUNT_WIDTH), { enable: waitEnd });
+    const drainTokOff = m.reg('drain_tok_off', UInt(accAW), { enable: waitEnd });
+    drainBatchOff.assign(batchOff);
+    drainTokOff.assign(tokOff);
     const lastGroup = m.wire('last_group', Bool, kIdx.eq(groups - 1));
     kIdx.assign(mux(shifting, mux(lastGroup, lit(0, kIdx.type), inc(kIdx, 1)), lit(0, kIdx.type)));
     chainOff.assign(mux(shifting, mux(lastEntry, lit(0, UInt(COUNT_WIDTH)), mux(lastGroup, inc(chainOff, segs), chainOff)), lit(0, UInt(COUNT_WIDTH))));
@@ -231,9 +259,9 @@ export const mpe = defineModule<MpeParams>(
       const sl = geoms[mi]!.segmentLength;
       return select(kIdx, Array.from({ length: groups }, (_, k) => lit(Math.max(0, Math.floor(((k + 1) * G) / sl) - 1), UInt(COUNT_WIDTH))));
     });
-    const row = m.wire('entry_row', UInt(COUNT_WIDTH), inc(inc(batchOff, chainOff), select(tMode, segOfGroup)));
+    const row = m.wire('entry_row', UInt(COUNT_WIDTH), inc(inc(drainBatchOff, chainOff), select(tMode, segOfGroup)));
     const entryOk = m.wire('entry_ok', Bool, shifting.and(capOk[0]!).and(row.lt(tRows)));
-    const entryAddr = m.wire('entry_addr', UInt(accAW), inc(inc(tOutBase, tokOff), row.resize(accAW)));
+    const entryAddr = m.wire('entry_addr', UInt(accAW), inc(inc(tOutBase, drainTokOff), row.resize(accAW)));
 
     // Accumulation buffer: read-modify-write in two stages.
     const acc = m.memory('acc_buf', { depth: p.accDepth, type: SInt(RESULT_WIDTH), readLatency: 1, style: 'block' });
