@@ -260,10 +260,12 @@ export function select(index: Expr, options: readonly Expr[]): Expr {
       throw new WidthMismatchError(captureLoc(), `select() options must share one type: ${typeName(t)} vs ${typeName(o.type)} (${describe(o)})`);
     }
   }
-  let out = options[options.length - 1]!;
-  for (let i = options.length - 2; i >= 0; i--) {
-    out = mux(index.eq(lit(i, UInt(Math.max(index.width, bitsFor(BigInt(i), false))))), options[i]!, out);
-  }
+  // A trailing run of options equal to the last one collapses into the default branch.
+  const same = (a: Expr, b: Expr) => a === b || (a.node.kind === 'const' && b.node.kind === 'const' && a.node.value === b.node.value);
+  let last = options.length - 1;
+  while (last > 0 && same(options[last - 1]!, options[last]!)) last--;
+  let out = options[last]!;
+  for (let i = last - 1; i >= 0; i--) out = mux(index.eq(i), options[i]!, out);
   return out;
 }
 
