@@ -38,3 +38,10 @@ export function toRawBig(value: bigint, width: number): bigint {
 export function intRange(width: number, signed: boolean): { min: number; max: number } {
   return signed ? { min: -(2 ** (width - 1)), max: 2 ** (width - 1) - 1 } : { min: 0, max: 2 ** width - 1 };
 }
+
+/** Packs integers into one bus value, element 0 in the least significant bits (as the DSL's pack()). */
+export function packFields(values: ArrayLike<number>, width: number): bigint {
+  let v = 0n;
+  for (let i = values.length - 1; i >= 0; i--) v = (v << BigInt(width)) | toRawBig(BigInt(values[i]!), width);
+  return v;
+}

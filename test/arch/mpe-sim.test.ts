@@ -5,18 +5,13 @@ import { MpeModel, type MpeTile } from '../../src/arch/mpe/model.ts';
 import { mpeTileCycles, type MpeParams } from '../../src/arch/mpe/mpe.ts';
 import { chainGeometry, indexWidth, modeTable } from '../../src/sparsity/pattern.ts';
 import { packWeights } from '../../src/sparsity/packing.ts';
-import { toRawBig } from '../../src/numerics/bits.ts';
+import { packFields, toRawBig } from '../../src/numerics/bits.ts';
 import { Rng } from '../../src/util/random.ts';
 import { verilatorLint } from '../../src/sim/lint.ts';
 import { mpeSystem } from '../fixtures/mpe-system.ts';
 
 const P: MpeParams = { chains: 4, length: 16, groupSize: 2, patterns: [{ n: 2, m: 4 }, { n: 1, m: 4 }, { n: 2, m: 8 }], aWidth: 8, bWidth: 8, actDepth: 256, weightDepth: 2048, accDepth: 256 };
 
-function packBus(values: ArrayLike<number>, width: number): bigint {
-  let v = 0n;
-  for (let i = values.length - 1; i >= 0; i--) v = (v << BigInt(width)) | toRawBig(BigInt(values[i]!), width);
-  return v;
-}
 
 interface Case {
   tile: MpeTile;
@@ -77,7 +72,7 @@ describe('MPE on Verilator', () => {
     const inputs: Record<string, PortValue>[] = [{ rst: 1 }, { rst: 1 }];
     for (let a = 0; a < Math.max(P.actDepth, P.weightDepth); a++) {
       const c: Record<string, PortValue> = {};
-      if (a < P.actDepth) Object.assign(c, { act_we: 1, act_waddr: a, act_wdata: packBus(actMem[a]!, 8) });
+      if (a < P.actDepth) Object.assign(c, { act_we: 1, act_waddr: a, act_wdata: packFields(actMem[a]!, 8) });
       if (a < P.weightDepth) {
         const lanes = Array.from({ length: P.chains * P.length }, (_, l) => (BigInt(wMem[a]!.idx[l]!) << 8n) | toRawBig(BigInt(wMem[a]!.w[l]!), 8));
         let v = 0n;

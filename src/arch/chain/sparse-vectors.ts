@@ -5,7 +5,7 @@
  * product each reduction node must emit, in order.
  */
 import { Rng } from '../../util/random.ts';
-import { toRawBig } from '../../numerics/bits.ts';
+import { packFields, toRawBig } from '../../numerics/bits.ts';
 import { activationPosition, chainGeometry, indexWidth, modeTable } from '../../sparsity/pattern.ts';
 import { ACC_WIDTH } from '../mac/mac-slice.ts';
 import type { SparseChainParams } from './sparse-chain.ts';
@@ -31,11 +31,6 @@ export interface SparseVectors {
   rowsPerMode: number[];
 }
 
-function pack(values: readonly number[], width: number): bigint {
-  let v = 0n;
-  for (let i = values.length - 1; i >= 0; i--) v = (v << BigInt(width)) | toRawBig(BigInt(values[i]!), width);
-  return v;
-}
 
 export function sparseChainVectors(p: SparseChainParams, o: SparseStimulusOptions, model = new SparseChainModel(p)): SparseVectors {
   const rng = new Rng(o.seed);
@@ -52,8 +47,8 @@ export function sparseChainVectors(p: SparseChainParams, o: SparseStimulusOption
   const wMax = o.weights === 'int4' ? 7 : 2 ** (p.bWidth - 1) - 1;
 
   const push = (c: { rst: boolean; ce: boolean; mode: number; first: boolean; last: boolean; act: number[]; w: number[]; idx: number[] }) => {
-    inputs.push({ rst: c.rst, ce: c.ce, mode: c.mode, first: c.first, last: c.last, act: pack(c.act, p.aWidth), w: pack(c.w, p.bWidth), idx: pack(c.idx, iw) });
-    out.push({ res: pack(model.res, ACC_WIDTH), res_valid: pack(model.resValid.map(Number), 1) });
+    inputs.push({ rst: c.rst, ce: c.ce, mode: c.mode, first: c.first, last: c.last, act: packFields(c.act, p.aWidth), w: packFields(c.w, p.bWidth), idx: packFields(c.idx, iw) });
+    out.push({ res: packFields(model.res, ACC_WIDTH), res_valid: packFields(model.resValid.map(Number), 1) });
     model.step(c);
   };
   const randomWindow = (extreme: number) => ({

@@ -7,7 +7,7 @@ import { MacSliceModel } from '../mac/model.ts';
 import type { MacSliceParams } from '../mac/mac-slice.ts';
 import { DenseChainModel } from './model.ts';
 import type { DenseChainParams } from './dense-chain.ts';
-import { toRawBig } from '../../numerics/bits.ts';
+import { packFields, toRawBig } from '../../numerics/bits.ts';
 import { ACC_WIDTH } from '../mac/mac-slice.ts';
 
 export type Cycle = Record<string, bigint | number | boolean>;
@@ -32,11 +32,6 @@ function operand(rng: Rng, width: number, extreme: boolean): number {
   return extreme ? -(2 ** (width - 1)) : rng.signed(width);
 }
 
-function packSigned(values: readonly number[], width: number): bigint {
-  let v = 0n;
-  for (let i = values.length - 1; i >= 0; i--) v = (v << BigInt(width)) | toRawBig(BigInt(values[i]!), width);
-  return v;
-}
 
 export function macSliceVectors(p: MacSliceParams, o: StimulusOptions): { inputs: Cycle[]; expected: bigint[] } {
   const rng = new Rng(o.seed);
@@ -67,7 +62,7 @@ export function denseChainVectors(p: DenseChainParams, o: StimulusOptions, model
     const extreme = !!o.extremeBurstEvery && Math.floor(t / 64) % o.extremeBurstEvery === 1;
     const a = Array.from({ length: p.length }, () => operand(rng, p.aWidth, extreme));
     const b = Array.from({ length: p.length }, () => operand(rng, p.bWidth, extreme));
-    inputs.push({ rst, ce, a: packSigned(a, p.aWidth), b: packSigned(b, p.bWidth) });
+    inputs.push({ rst, ce, a: packFields(a, p.aWidth), b: packFields(b, p.bWidth) });
     expected.push(toRawBig(BigInt(model.p), ACC_WIDTH));
     model.step({ rst, ce, a, b });
   }
