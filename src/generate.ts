@@ -3,6 +3,7 @@ import { chainArray } from './arch/chain/chain-array.ts';
 import { denseChain } from './arch/chain/dense-chain.ts';
 import { macSlice } from './arch/mac/mac-slice.ts';
 import { sparseChain } from './arch/chain/sparse-chain.ts';
+import { packedChain } from './arch/chain/packed-chain.ts';
 import { mpe } from './arch/mpe/mpe.ts';
 import { modeTable, patternName } from './sparsity/pattern.ts';
 import { validateConfig, type GenConfig } from './arch/config.ts';
@@ -18,6 +19,8 @@ export interface Manifest {
   simModelFiles: string[];
   modules: { name: string; generator: string; params: Readonly<Record<string, unknown>>; instances: number }[];
   macs: number;
+  /** DSP slices (MAC slice instances); macs = 2 x dsps with --pack 2. */
+  dsps: number;
   /** Run-time modes of the sparse chains (mode input value = index). */
   modes: string[];
 }
@@ -39,7 +42,7 @@ function elaborateTop(design: Design, c: GenConfig): ModuleDef {
     case 'mpe':
       return design.elaborate(mpe, { ...mac, chains: c.chains, length: c.chainLength, groupSize: c.groupSize, patterns: c.sparsity, actDepth: c.actDepth, weightDepth: c.weightDepth, accDepth: c.accDepth });
     case 'sparse-chain':
-      return design.elaborate(sparseChain, { ...mac, length: c.chainLength, groupSize: c.groupSize, patterns: c.sparsity });
+      return design.elaborate(c.pack === 2 ? packedChain : sparseChain, { ...mac, length: c.chainLength, groupSize: c.groupSize, patterns: c.sparsity });
     case 'chain-array':
       return design.elaborate(chainArray, { ...mac, length: c.chainLength, chains: c.chains });
   }
@@ -53,8 +56,9 @@ export function generate(config: GenConfig, opts: { locators?: boolean } = {}): 
   const files = emitDesign(design, top, opts);
   const counts = design.instanceCounts(top);
   const modules = design.reachable(top).map((d) => ({ name: d.name, generator: d.generator, params: d.params, instances: counts.get(d) ?? 0 }));
-  const macs = modules.filter((m) => m.generator === 'mac_slice').reduce((s, m) => s + m.instances, 0);
+  const dsps = modules.filter((m) => m.generator === 'mac_slice').reduce((s, m) => s + m.instances, 0);
+  const macs = dsps * config.pack;
   const simModelFiles = design.reachable(top).filter((d) => d.extern?.primitive).map((d) => `${d.name}.v`);
-  const manifest: Manifest = { generator: 'flightgen', version: VERSION, config, top: top.name, files: [...files.keys()], simModelFiles, modules, macs, modes: modeTable(config.sparsity).map(patternName) };
+  const manifest: Manifest = { generator: 'flightgen', version: VERSION, config, top: top.name, files: [...files.keys()], simModelFiles, modules, macs, dsps, modes: modeTable(config.sparsity).map(patternName) };
   return { design, top, files, manifest };
 }

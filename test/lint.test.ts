@@ -20,6 +20,8 @@ const MATRIX: Partial<GenConfig>[] = [
   { top: 'sparse-chain', chainLength: 16, sparsity: [{ n: 2, m: 4 }, { n: 1, m: 4 }, { n: 2, m: 8 }, { n: 4, m: 8 }, { n: 2, m: 16 }, { n: 4, m: 16 }, { n: 8, m: 16 }] },
   { top: 'sparse-chain', chainLength: 8, groupSize: 4, actWidth: 16, sparsity: [] },
   { top: 'sparse-chain', chainLength: 4, groupSize: 1, sparsity: [{ n: 1, m: 4 }] },
+  { top: 'sparse-chain', pack: 2 },
+  { top: 'sparse-chain', pack: 2, groupSize: 1, chainLength: 8, sparsity: [{ n: 1, m: 4 }] },
   { top: 'mpe', chains: 4, chainLength: 16, actDepth: 64, weightDepth: 256, accDepth: 256 },
   { top: 'mpe', chains: 2, chainLength: 8, sparsity: [], actDepth: 100, weightDepth: 300, accDepth: 1000 },
 ];

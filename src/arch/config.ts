@@ -28,6 +28,8 @@ export interface GenConfig {
   readonly groupSize: number;
   /** N:M patterns a sparse chain can switch to at run time (dense is always available). */
   readonly sparsity: readonly Pattern[];
+  /** MACs per DSP: 2 packs two INT8 activations (two tokens) per DSP multiply (`--pack 2`). */
+  readonly pack: 1 | 2;
   /** Weight precisions the design accepts (INT4 is sign-extended to INT8 lanes before the MPE). */
   readonly weightPrecisions: readonly WeightPrecision[];
   /** MPE activation buffer entries (windows of L activations). */
@@ -47,6 +49,7 @@ export const DEFAULT_CONFIG: GenConfig = {
   dspBackend: 'behavioral',
   groupSize: 2,
   sparsity: [{ n: 2, m: 4 }, { n: 1, m: 4 }, { n: 2, m: 8 }],
+  pack: 1,
   weightPrecisions: ['int8', 'int4'],
   actDepth: 512,
   weightDepth: 4096,
@@ -64,6 +67,8 @@ export function validateConfig(c: GenConfig): void {
   int('chainLength', c.chainLength, 1, 4096);
   int('actWidth', c.actWidth, 2, 27);
   int('groupSize', c.groupSize, 1, 4096);
+  if (c.pack !== 1 && c.pack !== 2) throw new RangeError(`pack must be 1 or 2, got ${c.pack}`);
+  if (c.pack === 2 && c.top !== 'sparse-chain') throw new RangeError(`--pack 2 is implemented for --top sparse-chain only so far (the MPE's paired-token MM mode is not built yet)`);
   int('actDepth', c.actDepth, 2, 1 << 24);
   int('weightDepth', c.weightDepth, 2, 1 << 24);
   int('accDepth', c.accDepth, 2, 1 << 24);

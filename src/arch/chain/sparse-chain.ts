@@ -1,6 +1,7 @@
-import { Bool, defineModule, lit, log2Ceil, pack, select, SInt, split, UInt, type Expr } from '../../hdl/index.ts';
+import { Bool, defineModule, lit, log2Ceil, pack, SInt, split, UInt, type Expr } from '../../hdl/index.ts';
+import { controlLine, delayLine, perMode, sparseMux } from './chain-parts.ts';
 import { ACC_WIDTH, backendSuffix, checkMacSliceParams, macSlice, type MacSliceParams } from '../mac/mac-slice.ts';
-import { activationPosition, chainGeometry, indexWidth, modeTable, patternName, type Pattern } from '../../sparsity/pattern.ts';
+import { chainGeometry, indexWidth, modeTable, patternName, type Pattern } from '../../sparsity/pattern.ts';
 
 export interface SparseChainParams extends MacSliceParams {
   /** MAC slices (L); also the activation window width. */
@@ -66,68 +67,23 @@ export const sparseChain = defineModule<SparseChainParams>('sparse_chain', spars
   const idxs = modes.length > 1 ? split(idxBus, L).map((e, i) => m.wire(`idx_${i}`, UInt(iw), e)) : [];
   if (modes.length === 1) m.unused(idxBus);
 
-  // Control travels with the data: ctl[d] is the (mode, first, last) of d cycles ago.
-  const ctlMode: Expr[] = [mode];
-  const ctlFirst: Expr[] = [first];
-  const ctlLast: Expr[] = [last];
+  // Control travels with the data: ctl.x[d] is the input x of d cycles ago.
   const depth = sliceLatency(L - 1) - 1; // the last slice's P update uses ctl[L+1]
-  for (let d = 1; d <= depth; d++) {
-    const r1 = m.reg(`mode_d${d}`, mode.type, { enable: ce });
-    const r2 = m.reg(`first_d${d}`, Bool, { enable: ce });
-    const r3 = m.reg(`last_d${d}`, Bool, { enable: ce });
-    r1.assign(ctlMode[d - 1]!);
-    r2.assign(ctlFirst[d - 1]!);
-    r3.assign(ctlLast[d - 1]!);
-    ctlMode.push(r1);
-    ctlFirst.push(r2);
-    ctlLast.push(r3);
-  }
-
-  // A per-mode constant flag as a readable OR of mode comparisons (or the negation, if shorter).
-  const perMode = (values: boolean[], modeSig: Expr): Expr => {
-    if (values.every((v) => v === values[0])) return lit(values[0] ? 1 : 0, Bool);
-    const on = values.flatMap((v, k) => (v ? [k] : []));
-    const off = values.flatMap((v, k) => (v ? [] : [k]));
-    const anyOf = (ks: number[]) => ks.map((k) => modeSig.eq(k)).reduce((x, y) => x.or(y));
-    return on.length <= off.length ? anyOf(on) : anyOf(off).not();
-  };
+  const ctl = controlLine(m, ce, mode, first, last, depth);
 
   const validBits: Expr[] = [];
   const resWords: Expr[] = [];
   let prev: Expr = lit(0, SInt(ACC_WIDTH));
   for (let j = 0; j < L; j++) {
-    // Sparse mux: one multiplexer per distinct (M-group base, M) among the modes, then the mode.
-    const options = new Map<string, Expr>();
-    const perModeAct = modes.map((q, k) => {
-      if (q === 'dense') return window[j]!;
-      const base = activationPosition(q, geoms[k]!, j, 0);
-      const key = `${base}:${q.m}`;
-      let e = options.get(key);
-      if (!e) {
-        const bits = Math.ceil(Math.log2(q.m));
-        const sel = bits === iw ? idxs[j]! : idxs[j]!.slice(bits - 1, 0);
-        e = select(sel, window.slice(base, base + q.m));
-        options.set(key, e);
-      }
-      return e;
-    });
-    const act = m.wire(`act_sel_${j}`, SInt(p.aWidth), modes.length === 1 ? perModeAct[0]! : select(mode, perModeAct));
-    const delay = (x: Expr, name: string): Expr => {
-      let cur = x;
-      for (let k = 1; k <= j; k++) {
-        const r = m.reg(`${name}_d${k}`, x.type, { enable: ce });
-        r.assign(cur);
-        cur = r;
-      }
-      return cur;
-    };
+    const act = m.wire(`act_sel_${j}`, SInt(p.aWidth), sparseMux(window, idxs[j], modes, geoms, j, mode));
+    const delay = (x: Expr, name: string) => delayLine(m, ce, x, name, j);
 
     const at = j + 2; // control aligned with this slice's P update
     const segStart = geoms.map((g) => j % g.segmentLength === 0);
     const segEnd = geoms.map((g) => j % g.segmentLength === g.segmentLength - 1);
-    const cascEn = j === 0 ? lit(0, Bool) : perMode(segStart.map((s) => !s), ctlMode[at]!);
-    const isEnd = perMode(segEnd, ctlMode[at]!);
-    const accEn = isEnd.node.kind === 'const' && isEnd.node.value === 0n ? lit(0, Bool) : m.wire(`acc_en_${j}`, Bool, isEnd.and(ctlFirst[at]!.not()));
+    const cascEn = j === 0 ? lit(0, Bool) : perMode(segStart.map((s) => !s), ctl.mode[at]!);
+    const isEnd = perMode(segEnd, ctl.mode[at]!);
+    const accEn = isEnd.node.kind === 'const' && isEnd.node.value === 0n ? lit(0, Bool) : m.wire(`acc_en_${j}`, Bool, isEnd.and(ctl.first[at]!.not()));
 
     const slice = m.instance(`mac_${j}`, macSlice, { aWidth: p.aWidth, bWidth: p.bWidth, backend: p.backend }, {
       ce,
@@ -144,7 +100,7 @@ export const sparseChain = defineModule<SparseChainParams>('sparse_chain', spars
       // Reduction node k: the row result leaves here when a segment ends at this group.
       // A one-cycle pulse per result (not held through stalls), so consumers never double count.
       const v = m.reg(`res_valid_${k}`, Bool);
-      v.assign(ce.and(isEnd).and(ctlLast[at]!));
+      v.assign(ce.and(isEnd).and(ctl.last[at]!));
       validBits.push(v);
       resWords.push(slice.out('p').asUInt());
     } else {
@@ -152,9 +108,6 @@ export const sparseChain = defineModule<SparseChainParams>('sparse_chain', spars
     }
   }
   m.unused(prev);
-  // Only a delay line's last tap can go unread (every other tap feeds the next), e.g. the mode
-  // when no mode changes the last slice's cascade; synthesis trims such registers.
-  m.unused(ctlMode[depth]!, ctlFirst[depth]!, ctlLast[depth]!);
   res.assign(pack(resWords));
   resValid.assign(pack(validBits));
 });

@@ -13,6 +13,14 @@ export interface SparseChainInputs {
   idx: readonly number[];
 }
 
+/** Slice j's sparse mux: out-of-table modes act as the last one, and unused index bits are ignored, as in the RTL. */
+export function sparseMuxModel(modes: readonly Pattern[], geoms: readonly ChainGeometry[], j: number, mode: number, index: number, act: readonly number[]): number {
+  const k = Math.min(mode, modes.length - 1);
+  const q = modes[k]!;
+  const mBits = q === 'dense' ? 0 : Math.ceil(Math.log2(q.m));
+  return act[activationPosition(q, geoms[k]!, j, index & ((1 << mBits) - 1))]!;
+}
+
 /** Cycle-accurate model of `sparse_chain`, built the same way: mux, skew, control line, slices. */
 export class SparseChainModel {
   readonly modes: Pattern[];
@@ -47,10 +55,7 @@ export class SparseChainModel {
 
   /** The activation slice j selects (the sparse mux), for a mode index and weight index. */
   selectActivation(j: number, mode: number, index: number, act: readonly number[]): number {
-    const k = Math.min(mode, this.modes.length - 1); // out-of-table modes act as the last one, as in the RTL
-    const q = this.modes[k]!;
-    const mBits = q === 'dense' ? 0 : Math.ceil(Math.log2(q.m));
-    return act[activationPosition(q, this.geoms[k]!, j, index & ((1 << mBits) - 1))]!;
+    return sparseMuxModel(this.modes, this.geoms, j, mode, index, act);
   }
 
   step(i: SparseChainInputs): void {

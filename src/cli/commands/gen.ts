@@ -34,6 +34,7 @@ export function registerGen(program: Command): void {
     .option('--act-width <bits>', 'activation operand width (DSP A port, <= 27)', positiveInt('--act-width'), DEFAULT_CONFIG.actWidth)
     .option('--weight-width <bits>', 'weight operand width (DSP B port, <= 18)', positiveInt('--weight-width'), DEFAULT_CONFIG.weightWidth)
     .option('--sparsity <list>', 'N:M patterns selectable at run time, e.g. dense,2:4,1:4,2:8 (dense is always on)', list('--sparsity', parseSparsity), DEFAULT_CONFIG.sparsity)
+    .addOption(new Option('--pack <n>', 'INT8 MACs per DSP (2: two tokens share each weight; INT8 activations only)').choices(['1', '2']).default('1'))
     .option('--group-size <n>', 'MAC slices per DSP group in a sparse chain', positiveInt('--group-size'), DEFAULT_CONFIG.groupSize)
     .option('--precision <list>', 'weight precisions accepted, e.g. int8,int4', list('--precision', weightPrecision), DEFAULT_CONFIG.weightPrecisions)
     .option('--act-precision <list>', 'activation precisions, int8 and/or int16 (int16 sets the DSP A operand to 16 bits)', list('--act-precision', actPrecision))
@@ -45,9 +46,9 @@ export function registerGen(program: Command): void {
     .option('--out <dir>', 'output folder (replaced atomically)', 'generated')
     .option('--no-locators', 'omit the // file.ts:line source comments')
     .option('-q, --quiet', 'print nothing on success')
-    .action(async (o: { chains: number; chainLen: number; actWidth: number; weightWidth: number; dspBackend: DspBackend; sparsity: Pattern[]; groupSize: number; actDepth: number; weightDepth: number; accDepth: number; precision: WeightPrecision[]; actPrecision?: (8 | 16)[]; top: TopKind; out: string; locators: boolean; quiet?: boolean }) => {
+    .action(async (o: { chains: number; chainLen: number; actWidth: number; weightWidth: number; dspBackend: DspBackend; sparsity: Pattern[]; groupSize: number; actDepth: number; weightDepth: number; accDepth: number; precision: WeightPrecision[]; pack: '1' | '2'; actPrecision?: (8 | 16)[]; top: TopKind; out: string; locators: boolean; quiet?: boolean }) => {
       if (o.actPrecision && o.actWidth !== DEFAULT_CONFIG.actWidth) throw new UsageError('give --act-precision or --act-width, not both');
-      const config: GenConfig = { top: o.top, chains: o.chains, chainLength: o.chainLen, actWidth: o.actPrecision ? Math.max(...o.actPrecision) : o.actWidth, weightWidth: o.weightWidth, dspBackend: o.dspBackend, sparsity: o.sparsity.filter((p) => p !== 'dense'), groupSize: o.groupSize, actDepth: o.actDepth, weightDepth: o.weightDepth, accDepth: o.accDepth, weightPrecisions: [...new Set(o.precision)] };
+      const config: GenConfig = { top: o.top, chains: o.chains, chainLength: o.chainLen, actWidth: o.actPrecision ? Math.max(...o.actPrecision) : o.actWidth, weightWidth: o.weightWidth, dspBackend: o.dspBackend, sparsity: o.sparsity.filter((p) => p !== 'dense'), groupSize: o.groupSize, actDepth: o.actDepth, weightDepth: o.weightDepth, accDepth: o.accDepth, weightPrecisions: [...new Set(o.precision)], pack: o.pack === '2' ? 2 : 1 };
       let gen;
       try {
         gen = generate(config, { locators: o.locators });
