@@ -65,6 +65,9 @@ describe('MPE on Verilator', () => {
         cases.push({ tile, W, act });
       }
     }
+    // Empty tiles (a zero count) complete at once and write nothing.
+    cases.push({ tile: { mode: 0, rows: 5, batches: 0, windows: 1, tokens: 1, actBase: 0, actStride: 0, wBase: 0, outBase: 0, outStride: 0, accumulate: false }, W: [], act: [] });
+    cases.push({ tile: { mode: 1, rows: 5, batches: 1, windows: 0, tokens: 1, actBase: 0, actStride: 0, wBase: 0, outBase: 0, outStride: 0, accumulate: false }, W: [], act: [] });
     expect(wNext).toBeLessThanOrEqual(P.weightDepth);
     expect(actNext).toBeLessThanOrEqual(P.actDepth);
 
@@ -107,7 +110,7 @@ describe('MPE on Verilator', () => {
       expect(doneAt - t0, `tile ${ci} cycle count`).toBe(mpeTileCycles(P, tile));
       const writes = out.slice(t0, doneAt + 1).filter((o) => o.res_wr_en === 1n).map((o) => ({ addr: Number(o.res_wr_addr), value: Number(BigInt.asIntN(32, o.res_wr_data!)) }));
       expect(writes, `tile ${ci} writes`).toEqual(modelWrites[ci]);
-      for (let n = 0; n < tile.tokens; n++) {
+      for (let n = 0; n < (tile.batches && tile.windows ? tile.tokens : 0); n++) {
         for (let r = 0; r < tile.rows; r++) {
           const addr = tile.outBase + n * tile.outStride + r;
           const dot = W[r]!.reduce((s, w, k) => s + w * act[n]![k]!, 0);
@@ -115,7 +118,7 @@ describe('MPE on Verilator', () => {
         }
       }
       for (const w of writes) expect(w.value, `tile ${ci} addr ${w.addr}`).toBe(reference.get(w.addr));
-      expect(writes.length).toBe(tile.rows * tile.tokens);
+      expect(writes.length).toBe(tile.batches && tile.windows ? tile.rows * tile.tokens : 0);
     });
   });
 });

@@ -47,6 +47,7 @@ export class MpeModel {
     const wAW = Math.max(1, Math.ceil(Math.log2(p.weightDepth)));
     const accAW = Math.max(1, Math.ceil(Math.log2(p.accDepth)));
     const writes: { addr: number; value: number }[] = [];
+    if (tile.windows === 0) return { writes, cycles: mpeTileCycles(p, tile) };
     for (let b = 0; b < tile.batches; b++) {
       for (let n = 0; n < tile.tokens; n++) {
         for (let c = 0; c < C; c++) {

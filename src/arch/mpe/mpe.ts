@@ -42,6 +42,7 @@ export function mpeEntries(p: MpeParams): number {
  */
 export function mpeTileCycles(p: MpeParams, t: { batches: number; tokens: number; windows: number }): number {
   const runs = t.batches * t.tokens;
+  if (runs === 0 || t.windows === 0) return 1;
   return runs * (t.windows + p.length + 3) + (runs - 1) * mpeHoldCycles(p, t.windows) + mpeEntries(p) + 4;
 }
 
@@ -120,16 +121,21 @@ export const mpe = defineModule<MpeParams>(
 
     const state = m.reg('state', UInt(3));
     const is = (s: number) => state.eq(s);
-    const tMode = m.reg('tile_mode', UInt(modeW), { enable: start.and(is(S.idle)) });
-    const tRows = m.reg('tile_rows', UInt(COUNT_WIDTH), { enable: start.and(is(S.idle)) });
-    const tBatches = m.reg('tile_batches', UInt(COUNT_WIDTH), { enable: start.and(is(S.idle)) });
-    const tWindows = m.reg('tile_windows', UInt(COUNT_WIDTH), { enable: start.and(is(S.idle)) });
-    const tTokens = m.reg('tile_tokens', UInt(COUNT_WIDTH), { enable: start.and(is(S.idle)) });
-    const tActStride = m.reg('tile_act_stride', UInt(actAW), { enable: start.and(is(S.idle)) });
-    const tOutBase = m.reg('tile_out_base', UInt(accAW), { enable: start.and(is(S.idle)) });
-    const tOutStride = m.reg('tile_out_stride', UInt(accAW), { enable: start.and(is(S.idle)) });
-    const tAcc = m.reg('tile_accumulate', Bool, { enable: start.and(is(S.idle)) });
-    for (const [r, d] of [[tMode, dMode], [tRows, dRows], [tBatches, dBatches], [tWindows, dWindows], [tTokens, dTokens], [tActStride, dActStride], [tOutBase, dOutBase], [tOutStride, dOutStride], [tAcc, dAcc]] as const) r.assign(d);
+    const startNow = m.wire('start_now', Bool, start.and(is(S.idle)));
+    // A tile with a zero count has no work: it completes at once instead of wrapping a counter.
+    const empty = m.wire('tile_empty', Bool, dBatches.eq(0).or(dWindows.eq(0)).or(dTokens.eq(0)));
+    const tMode = m.reg('tile_mode', UInt(modeW), { enable: startNow });
+    const tRows = m.reg('tile_rows', UInt(COUNT_WIDTH), { enable: startNow });
+    const tBatches = m.reg('tile_batches', UInt(COUNT_WIDTH), { enable: startNow });
+    const tWindows = m.reg('tile_windows', UInt(COUNT_WIDTH), { enable: startNow });
+    const tTokens = m.reg('tile_tokens', UInt(COUNT_WIDTH), { enable: startNow });
+    const tActStride = m.reg('tile_act_stride', UInt(actAW), { enable: startNow });
+    const tOutBase = m.reg('tile_out_base', UInt(accAW), { enable: startNow });
+    const tOutStride = m.reg('tile_out_stride', UInt(accAW), { enable: startNow });
+    const tAcc = m.reg('tile_accumulate', Bool, { enable: startNow });
+    const actBase = m.reg('tile_act_base', UInt(actAW), { enable: startNow });
+    const wBase = m.reg('tile_w_base', UInt(wAW), { enable: startNow });
+    for (const [r, d] of [[tMode, dMode], [tRows, dRows], [tBatches, dBatches], [tWindows, dWindows], [tTokens, dTokens], [tActStride, dActStride], [tOutBase, dOutBase], [tOutStride, dOutStride], [tAcc, dAcc], [actBase, dActBase], [wBase, dWBase]] as const) r.assign(d);
 
     // Loop counters: window t, token n, batch b, and running address offsets.
     const t = m.reg('win', UInt(COUNT_WIDTH));
@@ -146,11 +152,6 @@ export const mpe = defineModule<MpeParams>(
     const flushCnt = m.reg('flush_cnt', Bool);
 
     const inc = (x: Expr, by: Expr | number) => x.add(by).trunc(x.width);
-    const startNow = m.wire('start_now', Bool, start.and(is(S.idle)));
-    const actBase = m.reg('tile_act_base', UInt(actAW), { enable: startNow });
-    const wBase = m.reg('tile_w_base', UInt(wAW), { enable: startNow });
-    actBase.assign(dActBase);
-    wBase.assign(dWBase);
 
     // The write-out (drain) of a batch's captured results runs beside the sequencer.
     const drainActive = m.reg('drain_active', Bool);
@@ -167,7 +168,7 @@ export const mpe = defineModule<MpeParams>(
     const u3 = (v: number) => lit(v, UInt(3));
     state.assign(
       select(state, [
-        mux(start, u3(S.run), u3(S.idle)),
+        mux(start, mux(empty, u3(S.done), u3(S.run)), u3(S.idle)),
         mux(lastWindow, u3(S.wait), u3(S.run)),
         mux(waitCnt.eq(0), mux(lastRun, u3(S.drain), mux(fitsNow, u3(S.run), u3(S.hold))), u3(S.wait)),
         mux(fitsHold, u3(S.run), u3(S.hold)),
@@ -199,7 +200,7 @@ export const mpe = defineModule<MpeParams>(
     feedFirst.assign(issuing.and(t.eq(0)));
     feedLast.assign(issuing.and(lastWindow));
 
-    // The chains and the collector: one capture register per reduction node, shifted out in SERIAL.
+    // The chains and the collector: one capture register per reduction node, shifted out by the drain.
     const beats = split(wRdData, C);
     const results: Expr[] = [];
     const valids: Expr[] = [];
