@@ -40,7 +40,7 @@ function elaborateTop(design: Design, c: GenConfig): ModuleDef {
     case 'chain':
       return design.elaborate(denseChain, { ...mac, length: c.chainLength });
     case 'mpe':
-      return design.elaborate(mpe, { ...mac, chains: c.chains, length: c.chainLength, groupSize: c.groupSize, patterns: c.sparsity, actDepth: c.actDepth, weightDepth: c.weightDepth, accDepth: c.accDepth });
+      return design.elaborate(mpe, { ...mac, chains: c.chains, length: c.chainLength, groupSize: c.groupSize, patterns: c.sparsity, actDepth: c.actDepth, weightDepth: c.weightDepth, accDepth: c.accDepth, pack: c.pack });
     case 'sparse-chain':
       return design.elaborate(c.pack === 2 ? packedChain : sparseChain, { ...mac, length: c.chainLength, groupSize: c.groupSize, patterns: c.sparsity });
     case 'chain-array':

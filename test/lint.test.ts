@@ -24,6 +24,7 @@ const MATRIX: Partial<GenConfig>[] = [
   { top: 'sparse-chain', pack: 2, groupSize: 1, chainLength: 8, sparsity: [{ n: 1, m: 4 }] },
   { top: 'mpe', chains: 4, chainLength: 16, actDepth: 64, weightDepth: 256, accDepth: 256 },
   { top: 'mpe', chains: 2, chainLength: 8, sparsity: [], actDepth: 100, weightDepth: 300, accDepth: 1000 },
+  { top: 'mpe', chains: 4, chainLength: 16, pack: 2, actDepth: 64, weightDepth: 256, accDepth: 256 },
 ];
 
 describe('every generated module is lint-clean', () => {

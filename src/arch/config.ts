@@ -68,7 +68,7 @@ export function validateConfig(c: GenConfig): void {
   int('actWidth', c.actWidth, 2, 27);
   int('groupSize', c.groupSize, 1, 4096);
   if (c.pack !== 1 && c.pack !== 2) throw new RangeError(`pack must be 1 or 2, got ${c.pack}`);
-  if (c.pack === 2 && c.top !== 'sparse-chain') throw new RangeError(`--pack 2 is implemented for --top sparse-chain only so far (the MPE's paired-token MM mode is not built yet)`);
+  if (c.pack === 2 && c.top !== 'sparse-chain' && c.top !== 'mpe') throw new RangeError(`--pack 2 applies to --top mpe or sparse-chain, not ${c.top}`);
   int('actDepth', c.actDepth, 2, 1 << 24);
   int('weightDepth', c.weightDepth, 2, 1 << 24);
   int('accDepth', c.accDepth, 2, 1 << 24);

@@ -10,7 +10,7 @@ import { Rng } from '../../src/util/random.ts';
 import { verilatorLint } from '../../src/sim/lint.ts';
 import { mpeSystem } from '../fixtures/mpe-system.ts';
 
-const P: MpeParams = { chains: 4, length: 16, groupSize: 2, patterns: [{ n: 2, m: 4 }, { n: 1, m: 4 }, { n: 2, m: 8 }], aWidth: 8, bWidth: 8, actDepth: 256, weightDepth: 2048, accDepth: 256 };
+const BASE: MpeParams = { chains: 4, length: 16, groupSize: 2, patterns: [{ n: 2, m: 4 }, { n: 1, m: 4 }, { n: 2, m: 8 }], aWidth: 8, bWidth: 8, actDepth: 256, weightDepth: 2048, accDepth: 256 };
 
 
 interface Case {
@@ -21,7 +21,16 @@ interface Case {
 
 describe('MPE on Verilator', () => {
   it('MV and MM tiles of several shapes, every mode, accumulate and overwrite: RTL = model (results and cycles) = plain matrix multiply', async () => {
-    const rng = new Rng(42);
+    await checkMpe(BASE, 42);
+  });
+
+  it('--pack 2 (packed chains, two tokens per pass; odd token counts): RTL = model = plain matrix multiply', async () => {
+    await checkMpe({ ...BASE, pack: 2 }, 43);
+  });
+});
+
+async function checkMpe(P: MpeParams, seed: number): Promise<void> {
+    const rng = new Rng(seed);
     const modes = modeTable(P.patterns);
     const iw = indexWidth(modes);
     const actMem: number[][] = Array.from({ length: P.actDepth }, () => new Array(P.length).fill(0));
@@ -120,5 +129,4 @@ describe('MPE on Verilator', () => {
       for (const w of writes) expect(w.value, `tile ${ci} addr ${w.addr}`).toBe(reference.get(w.addr));
       expect(writes.length).toBe(tile.batches && tile.windows ? tile.rows * tile.tokens : 0);
     });
-  });
-});
+}

@@ -54,6 +54,7 @@ describe('packed sparse chain (--pack 2: two INT8 MACs per DSP) on Verilator', (
 
   it('refuses what packing cannot do exactly', () => {
     expect(() => generate({ ...DEFAULT_CONFIG, top: 'sparse-chain', pack: 2, actWidth: 16 })).toThrow(/INT8 activations/);
+    expect(() => generate({ ...DEFAULT_CONFIG, top: 'chain', pack: 2 })).toThrow(/applies to --top mpe or sparse-chain/);
     expect(() => generate({ ...DEFAULT_CONFIG, top: 'sparse-chain', pack: 2, chainLength: 16, groupSize: 8, sparsity: [] })).toThrow(/at most 7/);
   });
 });

@@ -48,28 +48,32 @@ export class MpeModel {
     const accAW = Math.max(1, Math.ceil(Math.log2(p.accDepth)));
     const writes: { addr: number; value: number }[] = [];
     if (tile.windows === 0) return { writes, cycles: mpeTileCycles(p, tile) };
+    const P = p.pack ?? 1;
     for (let b = 0; b < tile.batches; b++) {
-      for (let n = 0; n < tile.tokens; n++) {
-        for (let c = 0; c < C; c++) {
-          for (let s = 0; s < g.segments; s++) {
-            let sum = 0;
-            for (let t = 0; t < tile.windows; t++) {
-              const act = buf.act(mask(tile.actBase + n * tile.actStride + t, actAW));
-              const beat = buf.weights(mask(tile.wBase + b * tile.windows + t, wAW));
-              for (let qq = 0; qq < g.segmentLength; qq++) {
-                const j = s * g.segmentLength + qq;
-                const lane = c * L + j;
-                const pos = activationPosition(q, g, j, beat.idx[lane]! & ((1 << mBits) - 1));
-                sum += beat.w[lane]! * act[pos]!;
+      // A pass takes P tokens; its results come out token by token, chain by chain.
+      for (let n0 = 0; n0 < tile.tokens; n0 += P) {
+        for (let n = n0; n < Math.min(n0 + P, tile.tokens); n++) {
+          for (let c = 0; c < C; c++) {
+            for (let s = 0; s < g.segments; s++) {
+              let sum = 0;
+              for (let t = 0; t < tile.windows; t++) {
+                const act = buf.act(mask(tile.actBase + n * tile.actStride + t, actAW));
+                const beat = buf.weights(mask(tile.wBase + b * tile.windows + t, wAW));
+                for (let qq = 0; qq < g.segmentLength; qq++) {
+                  const j = s * g.segmentLength + qq;
+                  const lane = c * L + j;
+                  const pos = activationPosition(q, g, j, beat.idx[lane]! & ((1 << mBits) - 1));
+                  sum += beat.w[lane]! * act[pos]!;
+                }
+                sum = wrapSigned(sum, 48);
               }
-              sum = wrapSigned(sum, 48);
+              const row = (b * C * g.segments + c * g.segments + s) % 2 ** 16;
+              if (row >= tile.rows) continue;
+              const addr = mask(tile.outBase + mask(n * tile.outStride, accAW) + row, accAW);
+              const value = wrapSigned((tile.accumulate ? this.acc[addr]! : 0) + wrapSigned(sum, RESULT_WIDTH), RESULT_WIDTH);
+              this.acc[addr] = value;
+              writes.push({ addr, value });
             }
-            const row = (b * C * g.segments + c * g.segments + s) % 2 ** 16;
-            if (row >= tile.rows) continue;
-            const addr = mask(tile.outBase + mask(n * tile.outStride, accAW) + row, accAW);
-            const value = wrapSigned((tile.accumulate ? this.acc[addr]! : 0) + wrapSigned(sum, RESULT_WIDTH), RESULT_WIDTH);
-            this.acc[addr] = value;
-            writes.push({ addr, value });
           }
         }
       }

@@ -1,5 +1,6 @@
 import { Bool, defineModule, lit, log2Ceil, mux, pack, select, split, SInt, UInt, type Expr, type Signal } from '../../hdl/index.ts';
 import { checkSparseChainParams, sparseChain, sparseChainName, type SparseChainParams } from '../chain/sparse-chain.ts';
+import { checkPackedChainParams, packedChain } from '../chain/packed-chain.ts';
 import { chainGeometry, indexWidth, modeTable } from '../../sparsity/pattern.ts';
 
 /** Width of the MPE's results (the accumulation buffer holds INT32). */
@@ -16,10 +17,14 @@ export interface MpeParams extends SparseChainParams {
   readonly weightDepth: number;
   /** Accumulation buffer entries (INT32 results). */
   readonly accDepth: number;
+  /** 2: packed chains, two tokens per pass (two INT8 MACs per DSP); default 1. */
+  readonly pack?: 1 | 2;
 }
 
 export function checkMpeParams(p: MpeParams): void {
-  checkSparseChainParams(p);
+  if ((p.pack ?? 1) === 2) checkPackedChainParams(p);
+  else checkSparseChainParams(p);
+  if (p.pack !== undefined && p.pack !== 1 && p.pack !== 2) throw new RangeError(`MPE pack must be 1 or 2, got ${p.pack}`);
   if (!Number.isInteger(p.chains) || p.chains < 1) throw new RangeError(`MPE chain count must be a positive integer, got ${p.chains}`);
   for (const [k, v] of [['actDepth', p.actDepth], ['weightDepth', p.weightDepth], ['accDepth', p.accDepth]] as const) {
     if (!Number.isInteger(v) || v < 2 || v > 1 << 24) throw new RangeError(`MPE ${k} must be an integer in 2..2^24, got ${v}`);
@@ -31,9 +36,9 @@ export function weightLaneBits(p: MpeParams): { weight: number; index: number } 
   return { weight: p.bWidth, index: indexWidth(modeTable(p.patterns)) };
 }
 
-/** Cycles of the serialiser per row batch: one per reduction node of every chain. */
+/** Results written out per pass: one per reduction node of every chain, per token of the pass. */
 export function mpeEntries(p: MpeParams): number {
-  return (p.chains * p.length) / p.groupSize;
+  return ((p.pack ?? 1) * p.chains * p.length) / p.groupSize;
 }
 
 /**
@@ -41,9 +46,9 @@ export function mpeEntries(p: MpeParams): number {
  * `tokens` activation vectors and `windows` windows per row (the sequencer below, exactly).
  */
 export function mpeTileCycles(p: MpeParams, t: { batches: number; tokens: number; windows: number }): number {
-  const runs = t.batches * t.tokens;
+  const runs = t.batches * Math.ceil(t.tokens / (p.pack ?? 1));
   if (runs === 0 || t.windows === 0) return 1;
-  return runs * (t.windows + p.length + 3) + (runs - 1) * mpeHoldCycles(p, t.windows) + mpeEntries(p) + 4;
+  return runs * (t.windows + p.length + 3 + packExtra(p)) + (runs - 1) * mpeHoldCycles(p, t.windows) + mpeEntries(p) + 4;
 }
 
 /**
@@ -52,7 +57,12 @@ export function mpeTileCycles(p: MpeParams, t: { batches: number; tokens: number
  * batch's first result arrives.
  */
 export function mpeHoldCycles(p: MpeParams, windows: number): number {
-  return Math.max(0, mpeEntries(p) - windows - p.groupSize - 2);
+  return Math.max(0, mpeEntries(p) - windows - p.groupSize - 2 - packExtra(p));
+}
+
+/** The packed chain's reduction nodes add one register stage (the overflow adjust). */
+function packExtra(p: MpeParams): number {
+  return (p.pack ?? 1) === 2 ? 1 : 0;
 }
 
 const S = { idle: 0, run: 1, wait: 2, hold: 3, drain: 4, flush: 5, done: 6 } as const;
@@ -76,7 +86,7 @@ const S = { idle: 0, run: 1, wait: 2, hold: 3, drain: 4, flush: 5, done: 6 } as 
  */
 export const mpe = defineModule<MpeParams>(
   'mpe',
-  (p) => `mpe_c${p.chains}_${sparseChainName(p).replace(/^sparse_chain_/, '')}`,
+  (p) => `mpe_c${p.chains}_${sparseChainName(p).replace(/^sparse_chain_/, '')}${(p.pack ?? 1) === 2 ? '_p2' : ''}`,
   (m, p) => {
     checkMpeParams(p);
     const L = p.length;
@@ -84,6 +94,7 @@ export const mpe = defineModule<MpeParams>(
     const C = p.chains;
     const groups = L / G;
     const E = mpeEntries(p);
+    const P = p.pack ?? 1;
     const modes = modeTable(p.patterns);
     const geoms = modes.map((q) => chainGeometry(q, L, G));
     const lane = weightLaneBits(p);
@@ -112,6 +123,9 @@ export const mpe = defineModule<MpeParams>(
     const actRdEn = m.output('act_rd_en', Bool);
     const actRdAddr = m.output('act_rd_addr', UInt(actAW));
     const actRdData = m.input('act_rd_data', UInt(L * p.aWidth));
+    // Packed: the pass's second token is read through a second activation port.
+    const act2RdAddr = P === 2 ? m.output('act2_rd_addr', UInt(actAW)) : undefined;
+    const act2RdData = P === 2 ? m.input('act2_rd_data', UInt(L * p.aWidth)) : undefined;
     const wRdEn = m.output('w_rd_en', Bool);
     const wRdAddr = m.output('w_rd_addr', UInt(wAW));
     const wRdData = m.input('w_rd_data', UInt(C * L * (lane.weight + lane.index)));
@@ -143,11 +157,12 @@ export const mpe = defineModule<MpeParams>(
     const b = m.reg('batch', UInt(COUNT_WIDTH));
     const actTokOff = m.reg('act_tok_off', UInt(actAW));
     const wBatchOff = m.reg('w_batch_off', UInt(wAW));
-    const waitCnt = m.reg('wait_cnt', UInt(log2Ceil(L + 3)));
+    const waitCnt = m.reg('wait_cnt', UInt(log2Ceil(L + 4)));
     const e = m.reg('entry', UInt(log2Ceil(E + 1)));
     const lastWindow = m.wire('last_window', Bool, t.eq(tWindows.sub(1).trunc(COUNT_WIDTH)));
     const lastEntry = m.wire('last_entry', Bool, e.eq(E - 1));
-    const lastTok = m.wire('last_tok', Bool, n.eq(tTokens.sub(1).trunc(COUNT_WIDTH)));
+    // The last pass over the tokens: n + pack >= tokens (packed passes take two tokens).
+    const lastTok = m.wire('last_tok', Bool, n.add(P).ge(tTokens));
     const lastBatch = m.wire('last_batch', Bool, b.eq(tBatches.sub(1).trunc(COUNT_WIDTH)));
     const flushCnt = m.reg('flush_cnt', Bool);
 
@@ -163,8 +178,8 @@ export const mpe = defineModule<MpeParams>(
     // capture (windows + G + 2 cycles after it starts): from HOLD, entry + windows + G + 3 >= E;
     // straight from WAIT (drain not started yet), windows + G + 2 >= E.
     const ew = COUNT_WIDTH + 2;
-    const fitsNow = m.wire('drain_fits', Bool, tWindows.resize(ew).add(G + 2).ge(E));
-    const fitsHold = m.wire('hold_fits', Bool, e.resize(ew).add(tWindows.resize(ew)).add(G + 3).ge(E));
+    const fitsNow = m.wire('drain_fits', Bool, tWindows.resize(ew).add(G + 2 + packExtra(p)).ge(E));
+    const fitsHold = m.wire('hold_fits', Bool, e.resize(ew).add(tWindows.resize(ew)).add(G + 3 + packExtra(p)).ge(E));
     const u3 = (v: number) => lit(v, UInt(3));
     state.assign(
       select(state, [
@@ -178,11 +193,11 @@ export const mpe = defineModule<MpeParams>(
       ]),
     );
     t.assign(mux(is(S.run), mux(lastWindow, lit(0, UInt(COUNT_WIDTH)), inc(t, 1)), mux(startNow, lit(0, UInt(COUNT_WIDTH)), t)));
-    n.assign(mux(startNow.or(nextBatch), lit(0, UInt(COUNT_WIDTH)), mux(nextTok, inc(n, 1), n)));
+    n.assign(mux(startNow.or(nextBatch), lit(0, UInt(COUNT_WIDTH)), mux(nextTok, inc(n, P), n)));
     b.assign(mux(startNow, lit(0, UInt(COUNT_WIDTH)), mux(nextBatch, inc(b, 1), b)));
-    actTokOff.assign(mux(startNow.or(nextBatch), lit(0, UInt(actAW)), mux(nextTok, inc(actTokOff, tActStride), actTokOff)));
+    actTokOff.assign(mux(startNow.or(nextBatch), lit(0, UInt(actAW)), mux(nextTok, inc(actTokOff, P === 2 ? tActStride.shl(1).trunc(actAW) : tActStride), actTokOff)));
     wBatchOff.assign(mux(startNow, lit(0, UInt(wAW)), mux(nextBatch, inc(wBatchOff, tWindows.resize(wAW)), wBatchOff)));
-    waitCnt.assign(mux(is(S.run).and(lastWindow), lit(L + 2, waitCnt.type), mux(waitCnt.eq(0), waitCnt, inc(waitCnt, lit((1 << waitCnt.width) - 1, waitCnt.type)))));
+    waitCnt.assign(mux(is(S.run).and(lastWindow), lit(L + 2 + packExtra(p), waitCnt.type), mux(waitCnt.eq(0), waitCnt, inc(waitCnt, lit((1 << waitCnt.width) - 1, waitCnt.type)))));
     drainActive.assign(mux(waitEnd, lit(1, Bool), mux(drainActive.and(lastEntry), lit(0, Bool), drainActive)));
     e.assign(mux(drainActive.and(lastEntry.not()), inc(e, 1), lit(0, e.type)));
     flushCnt.assign(is(S.flush).and(flushCnt.not()));
@@ -194,6 +209,7 @@ export const mpe = defineModule<MpeParams>(
     actRdEn.assign(issuing);
     wRdEn.assign(issuing);
     actRdAddr.assign(inc(inc(actBase, actTokOff), t.resize(actAW)));
+    act2RdAddr?.assign(inc(actRdAddr, tActStride));
     wRdAddr.assign(inc(inc(wBase, wBatchOff), t.resize(wAW)));
     const feedFirst = m.reg('feed_first', Bool);
     const feedLast = m.reg('feed_last', Bool);
@@ -208,21 +224,26 @@ export const mpe = defineModule<MpeParams>(
       const lanes = split(beats[c]!, L);
       const ws = lanes.map((x) => x.slice(lane.weight - 1, 0));
       const idx = lanes.map((x) => x.slice(lane.weight + lane.index - 1, lane.weight));
-      const chain = m.instance(`chain_${c}`, sparseChain, { length: L, groupSize: G, patterns: p.patterns, aWidth: p.aWidth, bWidth: p.bWidth, backend: p.backend }, {
+      const chainParams = { length: L, groupSize: G, patterns: p.patterns, aWidth: p.aWidth, bWidth: p.bWidth, backend: p.backend };
+      const chain = m.instance(`chain_${c}`, P === 2 ? packedChain : sparseChain, chainParams, {
         ce: lit(1, Bool),
         mode: tMode,
         first: feedFirst,
         last: feedLast,
         act: actRdData,
+        ...(act2RdData ? { act2: act2RdData } : {}),
         w: pack(ws),
         idx: pack(idx),
       });
-      const res = split(chain.out('res'), groups);
       const rv = chain.out('res_valid');
-      for (let k = 0; k < groups; k++) {
-        results.push(res[k]!.trunc(RESULT_WIDTH));
-        valids.push(rv.bit(k));
-        m.unused(res[k]!.slice(47, RESULT_WIDTH));
+      for (const [half, port] of (P === 2 ? ['res', 'res2'] : ['res']).entries()) {
+        const res = split(chain.out(port), groups);
+        for (let k = 0; k < groups; k++) {
+          // Capture order: all of the first token's entries, then the second token's.
+          results[half * C * groups + c * groups + k] = res[k]!.trunc(RESULT_WIDTH);
+          valids[half * C * groups + c * groups + k] = rv.bit(k);
+          m.unused(res[k]!.slice(47, RESULT_WIDTH));
+        }
       }
     }
     const capVal: Signal[] = [];
@@ -251,18 +272,25 @@ export const mpe = defineModule<MpeParams>(
     drainBatchOff.assign(batchOff);
     drainTokOff.assign(tokOff);
     const lastGroup = m.wire('last_group', Bool, kIdx.eq(groups - 1));
+    const halfEnd = m.wire('half_end', Bool, e.eq(E / P - 1).or(lastEntry));
     kIdx.assign(mux(shifting, mux(lastGroup, lit(0, kIdx.type), inc(kIdx, 1)), lit(0, kIdx.type)));
-    chainOff.assign(mux(shifting, mux(lastEntry, lit(0, UInt(COUNT_WIDTH)), mux(lastGroup, inc(chainOff, segs), chainOff)), lit(0, UInt(COUNT_WIDTH))));
+    chainOff.assign(mux(shifting, mux(halfEnd, lit(0, UInt(COUNT_WIDTH)), mux(lastGroup, inc(chainOff, segs), chainOff)), lit(0, UInt(COUNT_WIDTH))));
+    // Packed: entries past the first half belong to the pass's second token (if it exists).
+    const secondHalf = P === 2 ? m.wire('second_half', Bool, e.ge(E / 2)) : lit(0, Bool);
+    const drainHasSecond = m.reg('drain_has_second', Bool, { enable: waitEnd });
+    drainHasSecond.assign(n.add(1).lt(tTokens));
+    if (P === 1) m.unused(drainHasSecond);
     batchOff.assign(mux(startNow, lit(0, UInt(COUNT_WIDTH)), mux(nextBatch, inc(batchOff, segs.mul(C).trunc(COUNT_WIDTH)), batchOff)));
-    tokOff.assign(mux(startNow.or(nextBatch), lit(0, UInt(accAW)), mux(nextTok, inc(tokOff, tOutStride), tokOff)));
+    tokOff.assign(mux(startNow.or(nextBatch), lit(0, UInt(accAW)), mux(nextTok, inc(tokOff, P === 2 ? tOutStride.shl(1).trunc(accAW) : tOutStride), tokOff)));
     // Segment index of group k in each mode (only read where a segment ends there).
     const segOfGroup = modes.map((_, mi) => {
       const sl = geoms[mi]!.segmentLength;
       return select(kIdx, Array.from({ length: groups }, (_, k) => lit(Math.max(0, Math.floor(((k + 1) * G) / sl) - 1), UInt(COUNT_WIDTH))));
     });
     const row = m.wire('entry_row', UInt(COUNT_WIDTH), inc(inc(drainBatchOff, chainOff), select(tMode, segOfGroup)));
-    const entryOk = m.wire('entry_ok', Bool, shifting.and(capOk[0]!).and(row.lt(tRows)));
-    const entryAddr = m.wire('entry_addr', UInt(accAW), inc(inc(tOutBase, drainTokOff), row.resize(accAW)));
+    const entryOk = m.wire('entry_ok', Bool, shifting.and(capOk[0]!).and(row.lt(tRows)).and(secondHalf.not().or(drainHasSecond)));
+    const tokAddr = P === 2 ? mux(secondHalf, inc(drainTokOff, tOutStride), drainTokOff) : drainTokOff;
+    const entryAddr = m.wire('entry_addr', UInt(accAW), inc(inc(tOutBase, tokAddr), row.resize(accAW)));
 
     // Accumulation buffer: read-modify-write in two stages.
     const acc = m.memory('acc_buf', { depth: p.accDepth, type: SInt(RESULT_WIDTH), readLatency: 1, style: 'block' });
