@@ -76,11 +76,20 @@ function mpeEfficiency(): BenchItem[] {
   const p = { chains: 32, length: 16, groupSize: 2, patterns: patterns.filter((q) => q !== 'dense'), aWidth: 8, bWidth: 8, actDepth: 512, weightDepth: 4096, accDepth: 4096 };
   const rows = 4096;
   const K = 4096;
-  return patterns.map((q) => {
+  return patterns.map((q, mode) => {
     const g = chainGeometry(q, p.length, p.groupSize);
     const batches = Math.ceil(rows / (p.chains * g.segments));
-    const cycles = mpeTileCycles(p, { batches, tokens: 1, windows: Math.ceil(K / p.length) });
+    const cycles = mpeTileCycles(p, { mode, batches, tokens: 1, windows: Math.ceil(K / p.length) });
     return { name: `MPE 32x16 MV 4096x4096, ${patternName(q)}: dense-equivalent MACs/DSP/cycle`, value: (rows * K) / cycles / (p.chains * p.length), unit: 'MAC', command: 'mpeTileCycles (bench/run.ts)', runs: 1 };
+  });
+}
+
+/** Prefill (MM, 128 tokens) on the same MPE with and without --pack 2: MACs per DSP per cycle. */
+function mpePacking(): BenchItem[] {
+  const base = { chains: 32, length: 16, groupSize: 2, patterns: [], aWidth: 8, bWidth: 8, actDepth: 512, weightDepth: 4096, accDepth: 4096 };
+  return ([1, 2] as const).map((pack) => {
+    const cycles = mpeTileCycles({ ...base, pack }, { mode: 0, batches: 4096 / 32, tokens: 128, windows: 4096 / 16 });
+    return { name: `MPE 32x16 MM 4096x4096 x 128 tokens, dense, pack ${pack}: MACs/DSP/cycle`, value: (4096 * 4096 * 128) / cycles / (32 * 16), unit: 'MAC', command: 'mpeTileCycles (bench/run.ts)', runs: 1 };
   });
 }
 
@@ -95,6 +104,7 @@ export async function runBench(o: { quick: boolean }): Promise<void> {
   for (const c of [32, 256, 1024]) await step(`gen --chains ${c}`, () => timeGen(c, runs));
   await step('verilator dense chain L=16', () => chainSim(16, o.quick ? 100_000 : 400_000, runs));
   await step('MPE efficiency per pattern', async () => mpeEfficiency());
+  await step('MPE packing', async () => mpePacking());
 
   const verilator = (await execa('verilator', ['--version'])).stdout.trim();
   const machine = { cpu: cpus()[0]?.model ?? 'unknown', cores: cpus().length, node: process.version, verilator, date: new Date().toISOString() };

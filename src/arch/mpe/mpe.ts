@@ -36,19 +36,26 @@ export function weightLaneBits(p: MpeParams): { weight: number; index: number } 
   return { weight: p.bWidth, index: indexWidth(modeTable(p.patterns)) };
 }
 
-/** Results written out per pass: one per reduction node of every chain, per token of the pass. */
-export function mpeEntries(p: MpeParams): number {
+/** Capture registers: one per reduction node of every chain, per token of a pass. */
+export function mpeCaptureRegisters(p: MpeParams): number {
   return ((p.pack ?? 1) * p.chains * p.length) / p.groupSize;
+}
+
+/** Results written out per pass in `mode`: one per segment of every chain, per token of the pass. */
+export function mpeEntries(p: MpeParams, mode: number): number {
+  const modes = modeTable(p.patterns);
+  const g = chainGeometry(modes[Math.min(mode, modes.length - 1)]!, p.length, p.groupSize);
+  return (p.pack ?? 1) * p.chains * g.segments;
 }
 
 /**
  * Cycles from the `start` cycle to the `done` cycle of a tile of `batches` row batches,
  * `tokens` activation vectors and `windows` windows per row (the sequencer below, exactly).
  */
-export function mpeTileCycles(p: MpeParams, t: { batches: number; tokens: number; windows: number }): number {
+export function mpeTileCycles(p: MpeParams, t: { mode: number; batches: number; tokens: number; windows: number }): number {
   const runs = t.batches * Math.ceil(t.tokens / (p.pack ?? 1));
   if (runs === 0 || t.windows === 0) return 1;
-  return runs * (t.windows + p.length + 3 + packExtra(p)) + (runs - 1) * mpeHoldCycles(p, t.windows) + mpeEntries(p) + 4;
+  return runs * (t.windows + p.length + 3 + packExtra(p)) + (runs - 1) * mpeHoldCycles(p, t.windows, t.mode) + mpeEntries(p, t.mode) + 4;
 }
 
 /**
@@ -56,8 +63,8 @@ export function mpeTileCycles(p: MpeParams, t: { batches: number; tokens: number
  * results (one per cycle, overlapped with the next batch's windows) ends before the next
  * batch's first result arrives.
  */
-export function mpeHoldCycles(p: MpeParams, windows: number): number {
-  return Math.max(0, mpeEntries(p) - windows - p.groupSize - 2 - packExtra(p));
+export function mpeHoldCycles(p: MpeParams, windows: number, mode: number): number {
+  return Math.max(0, mpeEntries(p, mode) - windows - p.groupSize - 2 - packExtra(p));
 }
 
 /** The packed chain's reduction nodes add one register stage (the overflow adjust). */
@@ -93,11 +100,15 @@ export const mpe = defineModule<MpeParams>(
     const G = p.groupSize;
     const C = p.chains;
     const groups = L / G;
-    const E = mpeEntries(p);
+    const E = mpeCaptureRegisters(p);
     const P = p.pack ?? 1;
     const modes = modeTable(p.patterns);
     const geoms = modes.map((q) => chainGeometry(q, L, G));
     const lane = weightLaneBits(p);
+    // Per mode: the drain visits only the reduction nodes that end a segment (every
+    // stride-th one), so a pass writes out P * C * segments entries.
+    const strides = geoms.map((g) => g.segmentLength / G);
+    const drainLen = modes.map((_, k) => mpeEntries(p, k));
     const modeW = log2Ceil(modes.length);
     const actAW = log2Ceil(p.actDepth);
     const wAW = log2Ceil(p.weightDepth);
@@ -160,7 +171,9 @@ export const mpe = defineModule<MpeParams>(
     const waitCnt = m.reg('wait_cnt', UInt(log2Ceil(L + 4)));
     const e = m.reg('entry', UInt(log2Ceil(E + 1)));
     const lastWindow = m.wire('last_window', Bool, t.eq(tWindows.sub(1).trunc(COUNT_WIDTH)));
-    const lastEntry = m.wire('last_entry', Bool, e.eq(E - 1));
+    const perModeCount = (values: number[]) => select(tMode, values.map((v) => lit(v, e.type)));
+    const lastEntry = m.wire('last_entry', Bool, e.eq(perModeCount(drainLen.map((d) => d - 1))));
+    const entries = m.wire('drain_len', e.type, perModeCount(drainLen));
     // The last pass over the tokens: n + pack >= tokens (packed passes take two tokens).
     const lastTok = m.wire('last_tok', Bool, n.add(P).ge(tTokens));
     const lastBatch = m.wire('last_batch', Bool, b.eq(tBatches.sub(1).trunc(COUNT_WIDTH)));
@@ -178,8 +191,8 @@ export const mpe = defineModule<MpeParams>(
     // capture (windows + G + 2 cycles after it starts): from HOLD, entry + windows + G + 3 >= E;
     // straight from WAIT (drain not started yet), windows + G + 2 >= E.
     const ew = COUNT_WIDTH + 2;
-    const fitsNow = m.wire('drain_fits', Bool, tWindows.resize(ew).add(G + 2 + packExtra(p)).ge(E));
-    const fitsHold = m.wire('hold_fits', Bool, e.resize(ew).add(tWindows.resize(ew)).add(G + 3 + packExtra(p)).ge(E));
+    const fitsNow = m.wire('drain_fits', Bool, tWindows.resize(ew).add(G + 2 + packExtra(p)).ge(entries));
+    const fitsHold = m.wire('hold_fits', Bool, e.resize(ew).add(tWindows.resize(ew)).add(G + 3 + packExtra(p)).ge(entries));
     const u3 = (v: number) => lit(v, UInt(3));
     state.assign(
       select(state, [
@@ -253,16 +266,18 @@ export const mpe = defineModule<MpeParams>(
       capOk.push(m.reg(`cap_valid_${i}`, Bool));
     }
     const shifting = drainActive;
+    const ahead = <T extends Expr>(regs: T[], i: number, zero: Expr) => select(tMode, strides.map((st) => (i + st < E ? regs[i + st]! : zero)));
     for (let i = 0; i < E; i++) {
-      const nextVal = i + 1 < E ? capVal[i + 1]! : lit(0, UInt(RESULT_WIDTH));
-      const nextOk = i + 1 < E ? capOk[i + 1]! : lit(0, Bool);
-      capVal[i]!.assign(mux(shifting, nextVal, mux(valids[i]!, results[i]!, capVal[i]!)));
-      capOk[i]!.assign(mux(shifting, nextOk, valids[i]!.or(capOk[i]!)));
+      capVal[i]!.assign(mux(shifting, ahead(capVal, i, lit(0, UInt(RESULT_WIDTH))), mux(valids[i]!, results[i]!, capVal[i]!)));
+      capOk[i]!.assign(mux(shifting, ahead(capOk, i, lit(0, Bool)), valids[i]!.or(capOk[i]!)));
     }
+    // The entry being written: the first segment-ending node of what is left.
+    const headVal = m.wire('head_val', UInt(RESULT_WIDTH), select(tMode, strides.map((st) => capVal[st - 1]!)));
+    const headOk = m.wire('head_ok', Bool, select(tMode, strides.map((st) => capOk[st - 1]!)));
 
-    // Row of the entry being written: batch_off + chain_off + segment(k, mode).
+    // Row of the entry being written: batch_off + chain_off + segment index.
     const segs = m.wire('segs', UInt(COUNT_WIDTH), select(tMode, geoms.map((g) => lit(g.segments, UInt(COUNT_WIDTH)))));
-    const kIdx = m.reg('group_idx', UInt(log2Ceil(groups + 1)));
+    const segIdx = m.reg('seg_idx', UInt(COUNT_WIDTH));
     const chainOff = m.reg('chain_off', UInt(COUNT_WIDTH));
     const batchOff = m.reg('batch_off', UInt(COUNT_WIDTH));
     const tokOff = m.reg('tok_out_off', UInt(accAW));
@@ -271,24 +286,19 @@ export const mpe = defineModule<MpeParams>(
     const drainTokOff = m.reg('drain_tok_off', UInt(accAW), { enable: waitEnd });
     drainBatchOff.assign(batchOff);
     drainTokOff.assign(tokOff);
-    const lastGroup = m.wire('last_group', Bool, kIdx.eq(groups - 1));
-    const halfEnd = m.wire('half_end', Bool, e.eq(E / P - 1).or(lastEntry));
-    kIdx.assign(mux(shifting, mux(lastGroup, lit(0, kIdx.type), inc(kIdx, 1)), lit(0, kIdx.type)));
-    chainOff.assign(mux(shifting, mux(halfEnd, lit(0, UInt(COUNT_WIDTH)), mux(lastGroup, inc(chainOff, segs), chainOff)), lit(0, UInt(COUNT_WIDTH))));
+    const lastSeg = m.wire('last_seg', Bool, segIdx.eq(segs.sub(1).trunc(COUNT_WIDTH)));
+    const halfEnd = m.wire('half_end', Bool, e.eq(perModeCount(drainLen.map((d) => d / P - 1))).or(lastEntry));
+    segIdx.assign(mux(shifting.and(lastSeg.not()).and(halfEnd.not()), inc(segIdx, 1), lit(0, UInt(COUNT_WIDTH))));
+    chainOff.assign(mux(shifting, mux(halfEnd, lit(0, UInt(COUNT_WIDTH)), mux(lastSeg, inc(chainOff, segs), chainOff)), lit(0, UInt(COUNT_WIDTH))));
     // Packed: entries past the first half belong to the pass's second token (if it exists).
-    const secondHalf = P === 2 ? m.wire('second_half', Bool, e.ge(E / 2)) : lit(0, Bool);
+    const secondHalf = P === 2 ? m.wire('second_half', Bool, e.ge(perModeCount(drainLen.map((d) => d / 2)))) : lit(0, Bool);
     const drainHasSecond = m.reg('drain_has_second', Bool, { enable: waitEnd });
     drainHasSecond.assign(n.add(1).lt(tTokens));
     if (P === 1) m.unused(drainHasSecond);
     batchOff.assign(mux(startNow, lit(0, UInt(COUNT_WIDTH)), mux(nextBatch, inc(batchOff, segs.mul(C).trunc(COUNT_WIDTH)), batchOff)));
     tokOff.assign(mux(startNow.or(nextBatch), lit(0, UInt(accAW)), mux(nextTok, inc(tokOff, P === 2 ? tOutStride.shl(1).trunc(accAW) : tOutStride), tokOff)));
-    // Segment index of group k in each mode (only read where a segment ends there).
-    const segOfGroup = modes.map((_, mi) => {
-      const sl = geoms[mi]!.segmentLength;
-      return select(kIdx, Array.from({ length: groups }, (_, k) => lit(Math.max(0, Math.floor(((k + 1) * G) / sl) - 1), UInt(COUNT_WIDTH))));
-    });
-    const row = m.wire('entry_row', UInt(COUNT_WIDTH), inc(inc(drainBatchOff, chainOff), select(tMode, segOfGroup)));
-    const entryOk = m.wire('entry_ok', Bool, shifting.and(capOk[0]!).and(row.lt(tRows)).and(secondHalf.not().or(drainHasSecond)));
+    const row = m.wire('entry_row', UInt(COUNT_WIDTH), inc(inc(drainBatchOff, chainOff), segIdx));
+    const entryOk = m.wire('entry_ok', Bool, shifting.and(headOk).and(row.lt(tRows)).and(secondHalf.not().or(drainHasSecond)));
     const tokAddr = P === 2 ? mux(secondHalf, inc(drainTokOff, tOutStride), drainTokOff) : drainTokOff;
     const entryAddr = m.wire('entry_addr', UInt(accAW), inc(inc(tOutBase, tokAddr), row.resize(accAW)));
 
@@ -300,7 +310,7 @@ export const mpe = defineModule<MpeParams>(
     const s1Val = m.reg('rmw_val', SInt(RESULT_WIDTH));
     s1Ok.assign(entryOk);
     s1Addr.assign(entryAddr);
-    s1Val.assign(capVal[0]!.asSInt());
+    s1Val.assign(headVal.asSInt());
     const sum = m.wire('rmw_sum', SInt(RESULT_WIDTH), mux(tAcc, old, lit(0, SInt(RESULT_WIDTH))).add(s1Val).trunc(RESULT_WIDTH));
     acc.write(s1Addr, sum, s1Ok);
     const oEn = m.reg('out_en', Bool);
