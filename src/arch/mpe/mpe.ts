@@ -55,16 +55,22 @@ export function mpeEntries(p: MpeParams, mode: number): number {
 export function mpeTileCycles(p: MpeParams, t: { mode: number; batches: number; tokens: number; windows: number }): number {
   const runs = t.batches * Math.ceil(t.tokens / (p.pack ?? 1));
   if (runs === 0 || t.windows === 0) return 1;
-  return runs * (t.windows + p.length + 3 + packExtra(p)) + (runs - 1) * mpeHoldCycles(p, t.windows, t.mode) + mpeEntries(p, t.mode) + 4;
+  return runs * t.windows + (runs - 1) * mpeGapCycles(p, t.windows, t.mode) + p.length + 3 + packExtra(p) + mpeEntries(p, t.mode) + 4;
 }
 
 /**
- * Cycles the sequencer waits before the next row batch so that writing out this batch's
- * results (one per cycle, overlapped with the next batch's windows) ends before the next
- * batch's first result arrives.
+ * Idle cycles between two passes. Passes normally follow back to back: a pass's results are
+ * captured L+3 cycles after its last window and written out while the next pass issues its
+ * windows. Short passes wait so that (a) the write-out ends before the next pass's first
+ * capture and (b) the next pass ends after this pass's captures are complete.
  */
-export function mpeHoldCycles(p: MpeParams, windows: number, mode: number): number {
-  return Math.max(0, mpeEntries(p, mode) - windows - p.groupSize - 2 - packExtra(p));
+export function mpeGapCycles(p: MpeParams, windows: number, mode: number): number {
+  return Math.max(0, mpeGapLimit(p, mode) - windows);
+}
+
+function mpeGapLimit(p: MpeParams, mode: number): number {
+  const x = packExtra(p);
+  return Math.max(p.length + 1 - p.groupSize + mpeEntries(p, mode), p.length + 4 + x);
 }
 
 /** The packed chain's reduction nodes add one register stage (the overflow adjust). */
@@ -72,7 +78,7 @@ function packExtra(p: MpeParams): number {
   return (p.pack ?? 1) === 2 ? 1 : 0;
 }
 
-const S = { idle: 0, run: 1, wait: 2, hold: 3, drain: 4, flush: 5, done: 6 } as const;
+const S = { idle: 0, run: 1, wait: 2, gap: 3, drain: 4, flush: 5, done: 6 } as const;
 
 /**
  * The Matrix Processing Engine: C sparse chains fed by one activation window per cycle
@@ -173,7 +179,6 @@ export const mpe = defineModule<MpeParams>(
     const lastWindow = m.wire('last_window', Bool, t.eq(tWindows.sub(1).trunc(COUNT_WIDTH)));
     const perModeCount = (values: number[]) => select(tMode, values.map((v) => lit(v, e.type)));
     const lastEntry = m.wire('last_entry', Bool, e.eq(perModeCount(drainLen.map((d) => d - 1))));
-    const entries = m.wire('drain_len', e.type, perModeCount(drainLen));
     // The last pass over the tokens: n + pack >= tokens (packed passes take two tokens).
     const lastTok = m.wire('last_tok', Bool, n.add(P).ge(tTokens));
     const lastBatch = m.wire('last_batch', Bool, b.eq(tBatches.sub(1).trunc(COUNT_WIDTH)));
@@ -181,37 +186,42 @@ export const mpe = defineModule<MpeParams>(
 
     const inc = (x: Expr, by: Expr | number) => x.add(by).trunc(x.width);
 
-    // The write-out (drain) of a batch's captured results runs beside the sequencer.
+    // The write-out (drain) of a pass's captured results runs beside the sequencer: a capture
+    // timer starts at each pass's last window and the drain starts when it expires.
     const drainActive = m.reg('drain_active', Bool);
-    const waitEnd = m.wire('wait_end', Bool, is(S.wait).and(waitCnt.eq(0)));
+    const capBusy = m.reg('cap_busy', Bool);
+    const passEnd = m.wire('pass_end', Bool, is(S.run).and(lastWindow));
+    const capDone = m.wire('cap_done', Bool, capBusy.and(waitCnt.eq(0)));
     const lastRun = m.wire('last_run', Bool, lastTok.and(lastBatch));
-    const nextTok = m.wire('next_tok', Bool, waitEnd.and(lastTok.not()));
-    const nextBatch = m.wire('next_batch', Bool, waitEnd.and(lastTok).and(lastBatch.not()));
-    // Start the next batch once the write-out's last shift comes before the next batch's first
-    // capture (windows + G + 2 cycles after it starts): from HOLD, entry + windows + G + 3 >= E;
-    // straight from WAIT (drain not started yet), windows + G + 2 >= E.
+    const nextTok = m.wire('next_tok', Bool, passEnd.and(lastTok.not()));
+    const nextBatch = m.wire('next_batch', Bool, passEnd.and(lastTok).and(lastBatch.not()));
+    // Gap before the next pass (mpeGapCycles): a per-mode limit minus the windows, if positive.
     const ew = COUNT_WIDTH + 2;
-    const fitsNow = m.wire('drain_fits', Bool, tWindows.resize(ew).add(G + 2 + packExtra(p)).ge(entries));
-    const fitsHold = m.wire('hold_fits', Bool, e.resize(ew).add(tWindows.resize(ew)).add(G + 3 + packExtra(p)).ge(entries));
+    const gapLimit = m.wire('gap_limit', UInt(ew), select(tMode, modes.map((_, k) => lit(mpeGapLimit(p, k), UInt(ew)))));
+    const needGap = m.wire('need_gap', Bool, gapLimit.gt(tWindows.resize(ew)));
+    const gapCnt = m.reg('gap_cnt', UInt(ew));
     const u3 = (v: number) => lit(v, UInt(3));
     state.assign(
       select(state, [
         mux(start, mux(empty, u3(S.done), u3(S.run)), u3(S.idle)),
-        mux(lastWindow, u3(S.wait), u3(S.run)),
-        mux(waitCnt.eq(0), mux(lastRun, u3(S.drain), mux(fitsNow, u3(S.run), u3(S.hold))), u3(S.wait)),
-        mux(fitsHold, u3(S.run), u3(S.hold)),
+        mux(lastWindow, mux(lastRun, u3(S.wait), mux(needGap, u3(S.gap), u3(S.run))), u3(S.run)),
+        mux(capDone, u3(S.drain), u3(S.wait)),
+        mux(gapCnt.eq(0), u3(S.run), u3(S.gap)),
         mux(drainActive, u3(S.drain), u3(S.flush)),
         mux(flushCnt, u3(S.done), u3(S.flush)),
         u3(S.idle),
       ]),
     );
+    // gap_cnt counts the gap's cycles down to 0 (the gap's last cycle).
+    gapCnt.assign(mux(passEnd, gapLimit.sub(tWindows.resize(ew)).sub(1).trunc(ew), mux(gapCnt.eq(0), gapCnt, inc(gapCnt, lit(2 ** ew - 1, UInt(ew))))));
     t.assign(mux(is(S.run), mux(lastWindow, lit(0, UInt(COUNT_WIDTH)), inc(t, 1)), mux(startNow, lit(0, UInt(COUNT_WIDTH)), t)));
     n.assign(mux(startNow.or(nextBatch), lit(0, UInt(COUNT_WIDTH)), mux(nextTok, inc(n, P), n)));
     b.assign(mux(startNow, lit(0, UInt(COUNT_WIDTH)), mux(nextBatch, inc(b, 1), b)));
     actTokOff.assign(mux(startNow.or(nextBatch), lit(0, UInt(actAW)), mux(nextTok, inc(actTokOff, P === 2 ? tActStride.shl(1).trunc(actAW) : tActStride), actTokOff)));
     wBatchOff.assign(mux(startNow, lit(0, UInt(wAW)), mux(nextBatch, inc(wBatchOff, tWindows.resize(wAW)), wBatchOff)));
-    waitCnt.assign(mux(is(S.run).and(lastWindow), lit(L + 2 + packExtra(p), waitCnt.type), mux(waitCnt.eq(0), waitCnt, inc(waitCnt, lit((1 << waitCnt.width) - 1, waitCnt.type)))));
-    drainActive.assign(mux(waitEnd, lit(1, Bool), mux(drainActive.and(lastEntry), lit(0, Bool), drainActive)));
+    waitCnt.assign(mux(passEnd, lit(L + 2 + packExtra(p), waitCnt.type), mux(waitCnt.eq(0), waitCnt, inc(waitCnt, lit((1 << waitCnt.width) - 1, waitCnt.type)))));
+    capBusy.assign(mux(passEnd, lit(1, Bool), mux(capDone, lit(0, Bool), capBusy)));
+    drainActive.assign(mux(capDone, lit(1, Bool), mux(drainActive.and(lastEntry), lit(0, Bool), drainActive)));
     e.assign(mux(drainActive.and(lastEntry.not()), inc(e, 1), lit(0, e.type)));
     flushCnt.assign(is(S.flush).and(flushCnt.not()));
     busy.assign(state.ne(S.idle));
@@ -281,19 +291,26 @@ export const mpe = defineModule<MpeParams>(
     const chainOff = m.reg('chain_off', UInt(COUNT_WIDTH));
     const batchOff = m.reg('batch_off', UInt(COUNT_WIDTH));
     const tokOff = m.reg('tok_out_off', UInt(accAW));
-    // Offsets of the batch being written out (the sequencer has moved on to the next one).
-    const drainBatchOff = m.reg('drain_batch_off', UInt(COUNT_WIDTH), { enable: waitEnd });
-    const drainTokOff = m.reg('drain_tok_off', UInt(accAW), { enable: waitEnd });
-    drainBatchOff.assign(batchOff);
-    drainTokOff.assign(tokOff);
+    // Offsets of the pass being written out: noted at its last window, handed to the drain
+    // when its captures are complete (the sequencer has moved on by then).
+    const pendBatchOff = m.reg('pend_batch_off', UInt(COUNT_WIDTH), { enable: passEnd });
+    const pendTokOff = m.reg('pend_tok_off', UInt(accAW), { enable: passEnd });
+    const pendHasSecond = m.reg('pend_has_second', Bool, { enable: passEnd });
+    const drainBatchOff = m.reg('drain_batch_off', UInt(COUNT_WIDTH), { enable: capDone });
+    const drainTokOff = m.reg('drain_tok_off', UInt(accAW), { enable: capDone });
+    const drainHasSecond = m.reg('drain_has_second', Bool, { enable: capDone });
+    pendBatchOff.assign(batchOff);
+    pendTokOff.assign(tokOff);
+    pendHasSecond.assign(n.add(1).lt(tTokens));
+    drainBatchOff.assign(pendBatchOff);
+    drainTokOff.assign(pendTokOff);
+    drainHasSecond.assign(pendHasSecond);
     const lastSeg = m.wire('last_seg', Bool, segIdx.eq(segs.sub(1).trunc(COUNT_WIDTH)));
     const halfEnd = m.wire('half_end', Bool, e.eq(perModeCount(drainLen.map((d) => d / P - 1))).or(lastEntry));
     segIdx.assign(mux(shifting.and(lastSeg.not()).and(halfEnd.not()), inc(segIdx, 1), lit(0, UInt(COUNT_WIDTH))));
     chainOff.assign(mux(shifting, mux(halfEnd, lit(0, UInt(COUNT_WIDTH)), mux(lastSeg, inc(chainOff, segs), chainOff)), lit(0, UInt(COUNT_WIDTH))));
     // Packed: entries past the first half belong to the pass's second token (if it exists).
     const secondHalf = P === 2 ? m.wire('second_half', Bool, e.ge(perModeCount(drainLen.map((d) => d / 2)))) : lit(0, Bool);
-    const drainHasSecond = m.reg('drain_has_second', Bool, { enable: waitEnd });
-    drainHasSecond.assign(n.add(1).lt(tTokens));
     if (P === 1) m.unused(drainHasSecond);
     batchOff.assign(mux(startNow, lit(0, UInt(COUNT_WIDTH)), mux(nextBatch, inc(batchOff, segs.mul(C).trunc(COUNT_WIDTH)), batchOff)));
     tokOff.assign(mux(startNow.or(nextBatch), lit(0, UInt(accAW)), mux(nextTok, inc(tokOff, P === 2 ? tOutStride.shl(1).trunc(accAW) : tOutStride), tokOff)));
