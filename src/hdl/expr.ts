@@ -24,7 +24,7 @@
  * operand becomes a constant of the other operand's signedness and just enough width.
  */
 import { bitsFor, Bool, SInt, UInt, typeName, type HwType } from './types.ts';
-import { captureLoc, formatLoc, type SourceLoc } from './source.ts';
+import { captureLoc, type SourceLoc } from './source.ts';
 import { ElaborationError, WidthMismatchError } from './errors.ts';
 
 export type BinOp = '+' | '-' | '*' | '&' | '|' | '^';
@@ -284,8 +284,4 @@ export function split(bus: Expr, n: number, type?: HwType): Expr[] {
 /** Packs fields into a bus, element 0 in the least significant bits (inverse of split). */
 export function pack(fields: readonly Expr[]): Expr {
   return cat(...[...fields].reverse());
-}
-
-export function locOf(e: Expr): string {
-  return e.node.kind === 'ref' ? formatLoc(e.node.sig.loc) : '';
 }
