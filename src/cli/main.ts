@@ -3,6 +3,7 @@ import { UsageError } from './errors.ts';
 import { registerGen } from './commands/gen.ts';
 import { registerBench } from './commands/bench.ts';
 import { registerLint } from './commands/lint.ts';
+import { registerIsa } from './commands/isa.ts';
 import { VERSION } from '../version.ts';
 
 /** Builds the `flightgen` command tree; each command lives in its own module under commands/. */
@@ -15,6 +16,7 @@ export function buildProgram(): Command {
     .configureOutput({ writeErr: (s) => process.stderr.write(s.startsWith('error:') ? `flightgen: ${s.trimEnd()} (see --help)\n` : s) });
   registerGen(program);
   registerLint(program);
+  registerIsa(program);
   registerBench(program);
   for (const c of program.commands) c.exitOverride().configureOutput(program.configureOutput());
   return program;

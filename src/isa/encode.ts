@@ -1,0 +1,126 @@
+/** Instruction encoder: walks the table, so it has no per-opcode code. */
+import { HEADER, LEN_REGS, OPS, QUEUES, SLOT_BITS, SLOT_FIELD_BITS, HEADER_BITS, dynFields, slices, type FieldSpec, type OpSpec, type QueueName } from './table.ts';
+import { isLenRef, type AnyInstr, type FieldValue, type Instr } from './instr.ts';
+
+/** A value that does not fit its field (or an unknown opcode/field): names instruction and field. */
+export class IsaEncodeError extends RangeError {
+  override name = 'IsaEncodeError';
+}
+
+/** ORs `raw` (0 <= raw < 2^width) into the field's bits; fields may span words. */
+export function putBits(words: Uint32Array, f: Pick<FieldSpec, 'name' | 'word' | 'lsb' | 'width'>, raw: number): void {
+  for (const s of slices(f)) {
+    const piece = Math.floor(raw / 2 ** s.fieldLsb) % 2 ** s.width;
+    words[s.word] = (words[s.word] | (piece * 2 ** s.lsb)) >>> 0;
+  }
+}
+
+export function getBits(words: Uint32Array, f: Pick<FieldSpec, 'name' | 'word' | 'lsb' | 'width'>): number {
+  let v = 0;
+  for (const s of slices(f)) v += (Math.floor(words[s.word] / 2 ** s.lsb) % 2 ** s.width) * 2 ** s.fieldLsb;
+  return v;
+}
+
+/** Allowed integer range of a field (dyn offsets: see dynRange). */
+export function fieldRange(f: FieldSpec): [number, number] {
+  return f.kind === 'int' ? [-(2 ** (f.width - 1)), 2 ** (f.width - 1) - 1] : [0, 2 ** f.width - 1];
+}
+
+/** Dyn offsets are stored modulo 2^width; both the signed and the unsigned reading are accepted. */
+export function dynRange(f: FieldSpec): [number, number] {
+  return [-(2 ** (f.width - 1)), 2 ** f.width - 1];
+}
+
+const fmtRange = ([lo, hi]: [number, number]) => `${lo}..${hi}`;
+
+function queueMask(op: OpSpec, field: string, v: unknown): number {
+  if (!Array.isArray(v)) throw new IsaEncodeError(`${op.name}.${field}: expected a list of queues (${QUEUES.join(', ')})`);
+  let mask = 0;
+  for (const q of v) {
+    const i = QUEUES.indexOf(q as QueueName);
+    if (i < 0) throw new IsaEncodeError(`${op.name}.${field}: unknown queue '${String(q)}' (expected ${QUEUES.join(', ')})`);
+    if (q === op.queue) throw new IsaEncodeError(`${op.name}.${field}: names the instruction's own queue ${op.queue}`);
+    if (mask & (1 << i)) throw new IsaEncodeError(`${op.name}.${field}: queue ${q} listed twice`);
+    mask |= 1 << i;
+  }
+  return mask;
+}
+
+/** The raw bits of one field value, range-checked. */
+export function fieldRaw(op: OpSpec, f: FieldSpec, v: FieldValue | undefined): number {
+  const where = `${op.name}.${f.name}`;
+  if (v === undefined) throw new IsaEncodeError(`${where}: missing`);
+  switch (f.kind) {
+    case 'flag':
+      if (typeof v !== 'boolean') throw new IsaEncodeError(`${where}: expected true or false, got ${JSON.stringify(v)}`);
+      return v ? 1 : 0;
+    case 'enum': {
+      const i = typeof v === 'string' ? f.values!.indexOf(v) : -1;
+      if (i < 0) throw new IsaEncodeError(`${where}: ${JSON.stringify(v)} is not one of ${f.values!.join(', ')}`);
+      return i;
+    }
+    case 'queues':
+      return queueMask(op, f.name, v);
+    case 'uint':
+    case 'int': {
+      if (isLenRef(v)) {
+        if (!f.dyn) throw new IsaEncodeError(`${where}: cannot take a length register`);
+        if (!Number.isInteger(v.reg) || v.reg < 0 || v.reg >= LEN_REGS.length) throw new IsaEncodeError(`${where}: length register ${v.reg} is not 0..${LEN_REGS.length - 1}`);
+        const r = dynRange(f);
+        if (!Number.isSafeInteger(v.offset) || v.offset < r[0] || v.offset > r[1]) throw new IsaEncodeError(`${where}: offset ${v.offset} does not fit a ${f.width}-bit field (${fmtRange(r)})`);
+        return v.offset < 0 ? v.offset + 2 ** f.width : v.offset;
+      }
+      const r = fieldRange(f);
+      if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < r[0] || v > r[1]) {
+        throw new IsaEncodeError(`${where}: ${JSON.stringify(v)} does not fit ${f.width}-bit ${f.kind === 'int' ? 'signed' : 'unsigned'} field (${fmtRange(r)})`);
+      }
+      return v < 0 ? v + 2 ** f.width : v;
+    }
+  }
+}
+
+/** Encodes one instruction into its words (fixed count per opcode). */
+export function encode(instr: Instr | AnyInstr): Uint32Array {
+  const op = OPS.get(instr.op);
+  if (!op) throw new IsaEncodeError(`unknown instruction '${String(instr.op)}'`);
+  const loose = instr as AnyInstr;
+  const known = new Set(['op', 'wait', 'release', ...op.fields.map((x) => x.name)]);
+  for (const k of Object.keys(loose)) if (!known.has(k)) throw new IsaEncodeError(`${op.name}: unknown field '${k}'`);
+  const words = new Uint32Array(op.words);
+  putBits(words, HEADER[0], op.code);
+  for (const h of HEADER.slice(1)) putBits(words, h, fieldRaw(op, h, loose[h.name]));
+  const dyn = dynFields(op);
+  const used: { field: string; index: number; reg: number }[] = [];
+  for (const x of op.fields) {
+    const v = loose[x.name];
+    putBits(words, x, fieldRaw(op, x, v));
+    if (isLenRef(v)) used.push({ field: x.name, index: dyn.indexOf(x) + 1, reg: v.reg });
+  }
+  if (used.length > op.slots) {
+    throw new IsaEncodeError(`${op.name}: at most ${op.slots} field(s) may take a length register, got ${used.length} (${used.map((u) => u.field).join(', ')})`);
+  }
+  // Slots are filled in dyn-field order, so each program has exactly one encoding.
+  used.forEach((u, s) => {
+    const lsb = HEADER_BITS + s * SLOT_BITS;
+    putBits(words, { name: 'slot', word: 0, lsb, width: SLOT_FIELD_BITS }, u.index);
+    putBits(words, { name: 'slot', word: 0, lsb: lsb + SLOT_FIELD_BITS, width: SLOT_BITS - SLOT_FIELD_BITS }, u.reg);
+  });
+  return words;
+}
+
+/** Encodes a program as the little-endian byte stream the dispatcher fetches. */
+export function encodeProgram(instrs: readonly (Instr | AnyInstr)[]): Uint8Array {
+  const parts = instrs.map((instr, i) => {
+    try {
+      return encode(instr);
+    } catch (e) {
+      if (e instanceof IsaEncodeError) throw new IsaEncodeError(`instruction ${i}: ${e.message}`);
+      throw e;
+    }
+  });
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length * 4, 0));
+  const view = new DataView(out.buffer);
+  let at = 0;
+  for (const p of parts) for (const w of p) view.setUint32((at++) * 4, w, true);
+  return out;
+}
