@@ -38,6 +38,12 @@ export interface GenConfig {
   readonly weightDepth: number;
   /** MPE accumulation buffer entries (INT32). */
   readonly accDepth: number;
+  /** KV tile buffer elements (attention operands loaded from the HBM KV cache). */
+  readonly kvDepth: number;
+  /** Global buffer elements (INT32 fixed point: residual stream and SFU operands). */
+  readonly globalDepth: number;
+  /** Bias buffer elements (INT32: norm gammas, RoPE frequency table). */
+  readonly biasDepth: number;
 }
 
 export const DEFAULT_CONFIG: GenConfig = {
@@ -51,9 +57,14 @@ export const DEFAULT_CONFIG: GenConfig = {
   sparsity: [{ n: 2, m: 4 }, { n: 1, m: 4 }, { n: 2, m: 8 }],
   pack: 1,
   weightPrecisions: ['int8', 'int4'],
-  actDepth: 512,
+  // Sized so LLaMA2-7B compiles: the act buffer holds an 11008-wide FFN input plus attention
+  // operands; the KV buffer holds two heads' K and V tiles at 2048 tokens (double buffering).
+  actDepth: 2048,
   weightDepth: 4096,
   accDepth: 4096,
+  kvDepth: 1 << 20,
+  globalDepth: 1 << 17,
+  biasDepth: 1 << 14,
 };
 
 /** Throws a RangeError naming the first bad field. */
@@ -72,5 +83,9 @@ export function validateConfig(c: GenConfig): void {
   int('actDepth', c.actDepth, 2, 1 << 24);
   int('weightDepth', c.weightDepth, 2, 1 << 24);
   int('accDepth', c.accDepth, 2, 1 << 24);
+  // On-chip element addresses are 20-bit ISA fields.
+  int('kvDepth', c.kvDepth, 2, 1 << 20);
+  int('globalDepth', c.globalDepth, 2, 1 << 20);
+  int('biasDepth', c.biasDepth, 2, 1 << 20);
   int('weightWidth', c.weightWidth, 2, 18);
 }

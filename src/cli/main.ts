@@ -4,6 +4,7 @@ import { registerGen } from './commands/gen.ts';
 import { registerBench } from './commands/bench.ts';
 import { registerLint } from './commands/lint.ts';
 import { registerIsa } from './commands/isa.ts';
+import { registerInfer } from './commands/infer.ts';
 import { VERSION } from '../version.ts';
 
 /** Builds the `flightgen` command tree; each command lives in its own module under commands/. */
@@ -18,6 +19,7 @@ export function buildProgram(): Command {
   registerLint(program);
   registerIsa(program);
   registerBench(program);
+  registerInfer(program);
   for (const c of program.commands) c.exitOverride().configureOutput(program.configureOutput());
   return program;
 }

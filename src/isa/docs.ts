@@ -2,16 +2,16 @@
 import { BUFFERS, DTYPES, HEADER, LEN_REGS, LEN_REG_BITS, OPCODES, OPCODE_BITS, QUEUES, SFU_OPS, SFU_TYPES, SLOT_BITS, SLOT_FIELD_BITS, HEADER_BITS, dynFields, layoutFields, slices, type FieldSpec, type OpSpec } from './table.ts';
 
 const SFU_SEMANTICS: Record<(typeof SFU_OPS)[number], string> = {
-  copy: 'd = a, converted from itype to otype.',
-  add: 'd = a + b, element-wise.',
-  mul: 'd = a * b, element-wise.',
-  softmax: 'Per row: d = softmax(imm * a) over `len` elements; with `causal`, element j of row i is excluded when j > pos + i.',
-  rmsnorm: 'Per row: d = a / sqrt(mean(a^2) + imm) * b, with b one row of `len` weights shared by all rows.',
-  layernorm: 'Per row: d = (a - mean) / sqrt(var + imm) * b[0..len) + b[len..2*len) (gamma, then beta).',
-  silu: 'd = a * sigmoid(a).',
-  gelu: 'd = gelu(a) (tanh approximation).',
-  rope: 'Rotary embedding: row i, pair k of a rotated by the angle whose (cos, sin) are at b + 2*((pos + i)*len/2 + k).',
-  requant: 'd = saturate(round(a * imm / 2^shift)) into otype (INT32 accumulators to INT8/INT16).',
+  copy: 'd = a (with output scaling when imm != 0).',
+  add: 'd = a + b, element-wise (fx).',
+  mul: 'd = a * b, element-wise (fx x fx -> fx).',
+  softmax: 'Per row over `len` elements of log2-domain fx scores: d = 2^(a - max) / sum, in Q(bits-1) of otype (Q16 for int32); with `causal`, element j of row i is 0 and excluded when j > pos + i.',
+  rmsnorm: 'Per row: d = a * b / sqrt(mean(a^2) + 1e-5) (fx; b one row of `len` gammas shared by all rows).',
+  layernorm: 'Per row: d = (a - mean) * b / sqrt(var + 1e-5) (fx; no bias).',
+  silu: 'd = a * sigmoid(a) (fx).',
+  gelu: 'd = a * sigmoid(1.702 a) (fx).',
+  rope: 'Rotary embedding: in row i, pair (2k, 2k+1) of each head of imm elements rotates by (pos + i) * b[k mod imm/2] turns (b: Q32 turns per position).',
+  requant: 'd = saturate(round(a * m / 2^sh)) into otype: m, sh = imm, shift when imm != 0, else per column j from the scale element b[j] (m bits 0..15, sh bits 16..21).',
 };
 
 const QUEUE_UNITS: Record<(typeof QUEUES)[number], string> = {
@@ -208,7 +208,7 @@ export function generateIsaDocs(): string {
     '|---|---|---|',
     ...SFU_OPS.map((op, i) => `| ${i} | ${op} | ${SFU_SEMANTICS[op]} |`),
     '',
-    `SFU element formats (itype, otype): ${SFU_TYPES.join(', ')}. Computation is FP16 inside the SFU.`,
+    `SFU element formats (itype, otype): ${SFU_TYPES.join(', ')}. Computation is integer fixed point (src/numerics/fixed.ts): int32 operands are Q15.16 (fx); fp16 is reserved. Every op other than requant scales its result by imm * 2^-shift when imm != 0, then saturates to otype.`,
     '',
     '## Buffers and element formats',
     '',

@@ -88,6 +88,7 @@ const XFER_FIELDS = [
   f({ name: 'estride0', word: 6, lsb: 16, width: 24, kind: 'uint', default: 0, fmt: 'hex', doc: 'External address step of loop 0, in bytes (up to 16 MiB).' }),
   f({ name: 'estride1', word: 7, lsb: 8, width: 24, kind: 'uint', default: 0, fmt: 'hex', doc: 'External address step of loop 1, in bytes.' }),
   f({ name: 'estride2', word: 8, lsb: 0, width: 24, kind: 'uint', default: 0, fmt: 'hex', doc: 'External address step of loop 2, in bytes.' }),
+  f({ name: 'grp', word: 2, lsb: 31, width: 1, kind: 'flag', default: false, doc: 'LD to the weight buffer: the stream carries a group-multiplier byte after every 32 elements (two 4-bit multipliers, one per 16 elements; see src/numerics/quant.ts); lanes are element x multiplier.' }),
 ] as const;
 
 // MM and MV: same bit positions so the matrix queue decodes one layout (MV leaves m reserved).
@@ -140,14 +141,14 @@ export const OPCODES = [
   },
   {
     name: 'SFU', code: 5, queue: 'SFU', words: 6, slots: 3,
-    doc: 'Special function over `rows` rows of `len` elements (rows dense, pitch = len), computed in FP16 (FlightLLM MISC).',
+    doc: 'Special function over `rows` rows of `len` elements (rows dense, pitch = len), in the fixed-point arithmetic of src/numerics/fixed.ts (int32 operands are Q15.16 except the raw accumulators read by requant).',
     fields: [
       f({ name: 'fn', word: 1, lsb: 0, width: 4, kind: 'enum', values: SFU_OPS, doc: 'Function (see the SFU table).' }),
       f({ name: 'causal', word: 1, lsb: 4, width: 1, kind: 'flag', default: false, doc: 'softmax: mask key j of row i when j > pos + i.' }),
       f({ name: 'itype', word: 1, lsb: 5, width: 2, kind: 'enum', values: SFU_TYPES, doc: 'Element format of operands a and b.' }),
       f({ name: 'otype', word: 1, lsb: 7, width: 2, kind: 'enum', values: SFU_TYPES, doc: 'Element format of the result d.' }),
-      f({ name: 'shift', word: 1, lsb: 9, width: 6, kind: 'int', default: 0, doc: 'requant: arithmetic right shift after the multiply (negative: left shift).' }),
-      f({ name: 'imm', word: 1, lsb: 16, width: 16, kind: 'uint', default: 0, fmt: 'hex', doc: 'requant: unsigned multiplier; softmax: FP16 logit scale; rmsnorm/layernorm: FP16 epsilon; otherwise 0.' }),
+      f({ name: 'shift', word: 1, lsb: 9, width: 6, kind: 'int', default: 0, doc: 'Output scaling shift: right shift after the multiply by imm (negative: left shift).' }),
+      f({ name: 'imm', word: 1, lsb: 16, width: 16, kind: 'uint', default: 0, fmt: 'hex', doc: 'Output multiplier (unsigned): when non-zero the result is scaled by imm * 2^-shift and saturated to otype; requant with imm = 0 takes a per-column multiplier from operand b (scale buffer); rope: the head size.' }),
       f({ name: 'len', word: 2, lsb: 0, width: 16, kind: 'uint', dyn: true, doc: 'Elements per row (reduction length of softmax and the norms).' }),
       f({ name: 'rows', word: 2, lsb: 16, width: 16, kind: 'uint', dyn: true, doc: 'Rows (tokens).' }),
       f({ name: 'pos', word: 3, lsb: 0, width: 16, kind: 'uint', dyn: true, default: 0, doc: 'Sequence position of row 0 (causal mask offset, rope position).' }),

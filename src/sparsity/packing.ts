@@ -28,43 +28,61 @@ export class SparsityError extends Error {
   override name = 'SparsityError';
 }
 
-export function packWeights(rows: number, K: number, at: (r: number, k: number) => number, pattern: Pattern, shape: PackShape): PackedWeights {
+/**
+ * Where each lane of each beat comes from: `lanes[beat][lane]` is r * K + k for the weight at
+ * (r, k), or -1 for a padding lane. `nonZero` says which weights an N:M row keeps.
+ */
+export function packLayout(rows: number, K: number, nonZero: (r: number, k: number) => boolean, pattern: Pattern, shape: PackShape): { batches: number; windows: number; lanes: Int32Array[]; idx: Uint8Array[] } {
   const { chains: C, length: L, groupSize: G } = shape;
   const g = chainGeometry(pattern, L, G);
   const windows = Math.ceil(K / L);
   const rowsPerBatch = C * g.segments;
   const batches = Math.ceil(rows / rowsPerBatch);
-  const value = (r: number, k: number) => (r < rows && k < K ? at(r, k) : 0);
-  const beats: PackedWeights['beats'] = [];
+  const lanes: Int32Array[] = [];
+  const idxs: Uint8Array[] = [];
   for (let b = 0; b < batches; b++) {
     for (let t = 0; t < windows; t++) {
-      const w = new Int8Array(C * L);
+      const lane = new Int32Array(C * L).fill(-1);
       const idx = new Uint8Array(C * L);
       for (let c = 0; c < C; c++) {
         for (let s = 0; s < g.segments; s++) {
           const r = b * rowsPerBatch + c * g.segments + s;
+          if (r >= rows) continue;
           const base = c * L + s * g.segmentLength;
           if (pattern === 'dense') {
-            for (let j = 0; j < L; j++) w[base + j] = value(r, t * L + j);
+            for (let j = 0; j < L; j++) if (t * L + j < K) lane[base + j] = r * K + t * L + j;
             continue;
           }
           for (let grp = 0; grp < L / g.groupSpan; grp++) {
             let u = 0;
             for (let i = 0; i < g.groupSpan; i++) {
-              const v = value(r, t * L + grp * g.groupSpan + i);
-              if (v === 0) continue;
+              const k = t * L + grp * g.groupSpan + i;
+              if (k >= K || !nonZero(r, k)) continue;
               if (u === g.keptPerGroup) {
                 throw new SparsityError(`row ${r} has more than ${g.keptPerGroup} non-zeros in columns ${t * L + grp * g.groupSpan}..${t * L + (grp + 1) * g.groupSpan - 1}: not ${g.keptPerGroup}:${g.groupSpan} sparse`);
               }
-              w[base + grp * g.keptPerGroup + u] = v;
+              lane[base + grp * g.keptPerGroup + u] = r * K + k;
               idx[base + grp * g.keptPerGroup + u] = i;
               u++;
             }
           }
         }
       }
-      beats.push({ w, idx });
+      lanes.push(lane);
+      idxs.push(idx);
     }
   }
-  return { batches, windows, beats };
+  return { batches, windows, lanes, idx: idxs };
+}
+
+export function packWeights(rows: number, K: number, at: (r: number, k: number) => number, pattern: Pattern, shape: PackShape): PackedWeights {
+  const lay = packLayout(rows, K, (r, k) => at(r, k) !== 0, pattern, shape);
+  const beats = lay.lanes.map((lanes, i) => {
+    const w = new Int8Array(lanes.length);
+    lanes.forEach((src, j) => {
+      if (src >= 0) w[j] = at(Math.floor(src / K), src % K);
+    });
+    return { w, idx: lay.idx[i]! };
+  });
+  return { batches: lay.batches, windows: lay.windows, beats };
 }

@@ -49,7 +49,7 @@ describe('decodeProgram rejects malformed binaries at the right byte offset', ()
     ['unknown opcode', [0x9, 0], AT, /^byte 0x0044: unknown opcode 0x9$/],
     ['opcode 0 (zeroed memory)', [0, 0], AT, /unknown opcode 0x0/],
     ['truncated instruction', words(MV).slice(0, 4), AT, /^byte 0x0044: truncated instruction: MV needs 24 bytes, 16 left$/],
-    ['reserved bit in LD word 2', (() => { const w = words('LD buf=act dtype=int8 space=hbm addr=0 chan=0 sram=0 len=1'); w[2] |= 1 << 31; return w; })(), AT, /LD word 2: reserved bits 0x80000000 set/],
+    ['reserved bit in LD word 8', (() => { const w = words('LD buf=act dtype=int8 space=hbm addr=0 chan=0 sram=0 len=1'); w[8] |= 1 << 31; return w; })(), AT, /LD word 8: reserved bits 0x80000000 set/],
     ['MM.m bits in an MV', (() => { const w = words(MV); w[1] |= 1; return w; })(), AT, /MV word 1: reserved bits 0x00000001 set/],
     ['SFU fn out of range', (() => { const w = words(SFU); w[1] |= 12; return w; })(), AT, /SFU\.fn: value 12 out of range \(0\.\.9\)/],
     ['SYS fn out of range', [0x6 | (3 << 20), 0], AT, /SYS\.fn: value 3 out of range \(0\.\.2\)/],

@@ -48,7 +48,7 @@ export function registerGen(program: Command): void {
     .option('-q, --quiet', 'print nothing on success')
     .action(async (o: { chains: number; chainLen: number; actWidth: number; weightWidth: number; dspBackend: DspBackend; sparsity: Pattern[]; groupSize: number; actDepth: number; weightDepth: number; accDepth: number; precision: WeightPrecision[]; pack: '1' | '2'; actPrecision?: (8 | 16)[]; top: TopKind; out: string; locators: boolean; quiet?: boolean }) => {
       if (o.actPrecision && o.actWidth !== DEFAULT_CONFIG.actWidth) throw new UsageError('give --act-precision or --act-width, not both');
-      const config: GenConfig = { top: o.top, chains: o.chains, chainLength: o.chainLen, actWidth: o.actPrecision ? Math.max(...o.actPrecision) : o.actWidth, weightWidth: o.weightWidth, dspBackend: o.dspBackend, sparsity: o.sparsity.filter((p) => p !== 'dense'), groupSize: o.groupSize, actDepth: o.actDepth, weightDepth: o.weightDepth, accDepth: o.accDepth, weightPrecisions: [...new Set(o.precision)], pack: o.pack === '2' ? 2 : 1 };
+      const config: GenConfig = { top: o.top, chains: o.chains, chainLength: o.chainLen, actWidth: o.actPrecision ? Math.max(...o.actPrecision) : o.actWidth, weightWidth: o.weightWidth, dspBackend: o.dspBackend, sparsity: o.sparsity.filter((p) => p !== 'dense'), groupSize: o.groupSize, actDepth: o.actDepth, weightDepth: o.weightDepth, accDepth: o.accDepth, kvDepth: DEFAULT_CONFIG.kvDepth, globalDepth: DEFAULT_CONFIG.globalDepth, biasDepth: DEFAULT_CONFIG.biasDepth, weightPrecisions: [...new Set(o.precision)], pack: o.pack === '2' ? 2 : 1 };
       let gen;
       try {
         gen = generate(config, { locators: o.locators });

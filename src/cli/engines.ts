@@ -1,0 +1,71 @@
+/**
+ * The inference engines `flightgen infer --engine NAME` can run, behind one factory: each entry
+ * of ENGINE_FACTORIES turns the command-line request into an Engine (src/model/engine.ts).
+ * float is the float32 llama2.c reference (src/model/float-ref.ts); golden (the INT golden model
+ * of a compiled program) and rtl (its RTL simulation) plug in here.
+ */
+import type { WeightPrecision } from '../arch/config.ts';
+import { CheckpointError, loadCheckpoint } from '../model/checkpoint.ts';
+import type { Engine } from '../model/engine.ts';
+import { FloatEngine } from '../model/float-ref.ts';
+import type { Pattern } from '../sparsity/pattern.ts';
+import { UsageError } from './errors.ts';
+
+export const ENGINES = ['float', 'golden', 'rtl'] as const;
+export type EngineName = (typeof ENGINES)[number];
+
+export type ActPrecision = 'int8' | 'int16';
+
+/** What the command line asked for; exactly one of checkpoint and program is set. */
+export interface EngineRequest {
+  /** llama2.c checkpoint file (--checkpoint). */
+  readonly checkpoint?: string;
+  /** Compiled program folder (--program), as written by `flightgen compile`. */
+  readonly program?: string;
+  /** Weight precision (--precision); undefined: the engine's default. Ignored by float. */
+  readonly precision?: WeightPrecision;
+  /** Activation precision (--act-precision); undefined: the engine's default. Ignored by float. */
+  readonly actPrecision?: ActPrecision;
+  /** Weight sparsity (--sparsity); undefined: the engine's default. Ignored by float. */
+  readonly sparsity?: Pattern;
+}
+
+/** Builds an engine; throws UsageError for requests it cannot serve (one line for the user). */
+export type EngineFactory = (request: EngineRequest) => Engine | Promise<Engine>;
+
+/** Loads a checkpoint, turning loader errors into one-line usage errors. */
+export function loadCheckpointForCli(path: string) {
+  try {
+    return loadCheckpoint(path);
+  } catch (e) {
+    if (e instanceof CheckpointError) throw new UsageError(e.message);
+    throw e;
+  }
+}
+
+function floatEngine(request: EngineRequest): Engine {
+  if (request.checkpoint === undefined) throw new UsageError('engine float runs a llama2.c --checkpoint; a compiled --program needs --engine golden or rtl');
+  const weights = loadCheckpointForCli(request.checkpoint);
+  try {
+    return new FloatEngine(weights);
+  } catch (e) {
+    if (e instanceof RangeError) throw new UsageError(`${request.checkpoint}: ${e.message}`);
+    throw e;
+  }
+}
+
+const notAvailable =
+  (name: EngineName): EngineFactory =>
+  () => {
+    throw new UsageError(`engine ${name} is not available yet`);
+  };
+
+export const ENGINE_FACTORIES: Record<EngineName, EngineFactory> = {
+  float: floatEngine,
+  golden: notAvailable('golden'),
+  rtl: notAvailable('rtl'),
+};
+
+export async function makeEngine(name: EngineName, request: EngineRequest): Promise<Engine> {
+  return ENGINE_FACTORIES[name](request);
+}
