@@ -60,11 +60,11 @@ export const DEFAULT_CONFIG: GenConfig = {
   // Sized so LLaMA2-7B compiles: the act buffer holds an 11008-wide FFN input plus attention
   // operands; the KV buffer holds two heads' K and V tiles at 2048 tokens (double buffering).
   actDepth: 2048,
-  weightDepth: 4096,
+  weightDepth: 2048,
   accDepth: 4096,
   kvDepth: 1 << 20,
   globalDepth: 1 << 17,
-  biasDepth: 1 << 14,
+  biasDepth: 1 << 15,
 };
 
 /** Throws a RangeError naming the first bad field. */

@@ -10,6 +10,11 @@ import type { Engine } from '../model/engine.ts';
 import { FloatEngine } from '../model/float-ref.ts';
 import type { Pattern } from '../sparsity/pattern.ts';
 import { UsageError } from './errors.ts';
+import { compile } from '../compiler/compile.ts';
+import { loadCompiled, ProgramLoadError } from '../compiler/files.ts';
+import { CompileError } from '../compiler/plan.ts';
+import { GoldenEngine } from '../golden/engine.ts';
+import { resolveCompileOptions, type CompileCliOptions } from './compile-options.ts';
 
 export const ENGINES = ['float', 'golden', 'rtl'] as const;
 export type EngineName = (typeof ENGINES)[number];
@@ -28,6 +33,8 @@ export interface EngineRequest {
   readonly actPrecision?: ActPrecision;
   /** Weight sparsity (--sparsity); undefined: the engine's default. Ignored by float. */
   readonly sparsity?: Pattern;
+  /** Hardware and compiler options for compiling a --checkpoint on the fly (golden, rtl). */
+  readonly compile?: CompileCliOptions;
 }
 
 /** Builds an engine; throws UsageError for requests it cannot serve (one line for the user). */
@@ -60,9 +67,22 @@ const notAvailable =
     throw new UsageError(`engine ${name} is not available yet`);
   };
 
+/** The INT golden model: a --program folder, or a --checkpoint compiled on the fly. */
+function goldenEngine(request: EngineRequest): Engine {
+  try {
+    if (request.program !== undefined) return new GoldenEngine(loadCompiled(request.program));
+    const weights = loadCheckpointForCli(request.checkpoint!);
+    const { hw, options } = resolveCompileOptions({ ...request.compile, precision: request.precision, actPrecision: request.actPrecision, sparsity: request.sparsity });
+    return new GoldenEngine(compile({ model: weights.config, weights, hw, options }));
+  } catch (e) {
+    if (e instanceof ProgramLoadError || e instanceof CompileError) throw new UsageError(e.message);
+    throw e;
+  }
+}
+
 export const ENGINE_FACTORIES: Record<EngineName, EngineFactory> = {
   float: floatEngine,
-  golden: notAvailable('golden'),
+  golden: goldenEngine,
   rtl: notAvailable('rtl'),
 };
 

@@ -4,6 +4,7 @@ import { registerGen } from './commands/gen.ts';
 import { registerBench } from './commands/bench.ts';
 import { registerLint } from './commands/lint.ts';
 import { registerIsa } from './commands/isa.ts';
+import { registerCompile } from './commands/compile.ts';
 import { registerInfer } from './commands/infer.ts';
 import { VERSION } from '../version.ts';
 
@@ -17,6 +18,7 @@ export function buildProgram(): Command {
     .configureOutput({ writeErr: (s) => process.stderr.write(s.startsWith('error:') ? `flightgen: ${s.trimEnd()} (see --help)\n` : s) });
   registerGen(program);
   registerLint(program);
+  registerCompile(program);
   registerIsa(program);
   registerBench(program);
   registerInfer(program);

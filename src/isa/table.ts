@@ -88,7 +88,7 @@ const XFER_FIELDS = [
   f({ name: 'estride0', word: 6, lsb: 16, width: 24, kind: 'uint', default: 0, fmt: 'hex', doc: 'External address step of loop 0, in bytes (up to 16 MiB).' }),
   f({ name: 'estride1', word: 7, lsb: 8, width: 24, kind: 'uint', default: 0, fmt: 'hex', doc: 'External address step of loop 1, in bytes.' }),
   f({ name: 'estride2', word: 8, lsb: 0, width: 24, kind: 'uint', default: 0, fmt: 'hex', doc: 'External address step of loop 2, in bytes.' }),
-  f({ name: 'grp', word: 2, lsb: 31, width: 1, kind: 'flag', default: false, doc: 'LD to the weight buffer: the stream carries a group-multiplier byte after every 32 elements (two 4-bit multipliers, one per 16 elements; see src/numerics/quant.ts); lanes are element x multiplier.' }),
+  f({ name: 'grp', word: 2, lsb: 31, width: 1, kind: 'flag', default: false, doc: 'LD to the weight buffer: the stream carries two group-multiplier bytes after every 32 elements (one per 16 elements; see src/numerics/quant.ts); lanes are element x multiplier.' }),
 ] as const;
 
 // MM and MV: same bit positions so the matrix queue decodes one layout (MV leaves m reserved).

@@ -23,6 +23,9 @@ import type { ModelWeights } from './weights.ts';
 
 const f = Math.fround;
 
+/** Sees intermediate tensors (calibration): rmsnorm outputs, q/k after RoPE, v, attention output, FFN product, final norm. */
+export type Observer = (tensor: 'xn' | 'q' | 'k' | 'v' | 'ao' | 'xn2' | 'hm' | 'xf', layer: number, values: Float32Array) => void;
+
 /** out[i] = sum_{j<n} w[i*n + j] * x[j] for i < d, each term and partial sum rounded to float32. */
 export function matmul(out: Float32Array, x: Float32Array, w: Float32Array, n: number, d: number): void {
   for (let i = 0; i < d; i++) {
@@ -82,7 +85,7 @@ export class FloatEngine implements Engine {
   /** Positions 0..next-1 are in the KV cache. */
   private next = 0;
 
-  constructor(weights: ModelWeights) {
+  constructor(weights: ModelWeights, private readonly observe?: Observer) {
     const c = weights.config;
     validateModel(c);
     if (c.family !== 'llama') throw new RangeError(`the float engine runs llama-family models; model ${c.name} is ${c.family}`);
@@ -154,6 +157,12 @@ export class FloatEngine implements Engine {
       matmul(v, xb, lw.wv, dim, kvd);
       this.rope(q, dim);
       this.rope(k, kvd);
+      if (this.observe) {
+        this.observe('xn', l, xb);
+        this.observe('q', l, q);
+        this.observe('k', l, k);
+        this.observe('v', l, v);
+      }
       const kc = this.keyCache[l]!;
       const vc = this.valueCache[l]!;
       kc.set(k, pos * kvd);
@@ -176,11 +185,13 @@ export class FloatEngine implements Engine {
           for (let i = 0; i < hs; i++) xb[qo + i] = f(xb[qo + i]! + f(a * vc[vo + i]!));
         }
       }
+      this.observe?.('ao', l, xb);
       matmul(xb2, xb, lw.wo, dim, dim);
       for (let i = 0; i < dim; i++) x[i] = f(x[i]! + xb2[i]!);
 
       // SwiGLU feed-forward.
       rmsnorm(xb, x, lw.rmsFfn, dim, eps);
+      this.observe?.('xn2', l, xb);
       matmul(hb, xb, lw.w1, dim, hiddenDim);
       matmul(hb2, xb, lw.w3, dim, hiddenDim);
       for (let i = 0; i < hiddenDim; i++) {
@@ -188,11 +199,13 @@ export class FloatEngine implements Engine {
         const sig = f(1 / f(1 + f(Math.exp(-val))));
         hb[i] = f(f(val * sig) * hb2[i]!);
       }
+      this.observe?.('hm', l, hb);
       matmul(xb, hb, lw.w2, hiddenDim, dim);
       for (let i = 0; i < dim; i++) x[i] = f(x[i]! + xb[i]!);
     }
 
     rmsnorm(x, x, this.w.rmsFinal, dim, eps);
+    this.observe?.('xf', 0, x);
     matmul(this.logits, x, this.w.wcls, dim, c.vocabSize);
     return this.logits;
   }

@@ -75,16 +75,20 @@ export interface Multiplier {
   readonly sh: number;
 }
 
-/** The multiplier closest to `c` with m in [2^15, 2^16) (or the largest representable below it). */
+/**
+ * The multiplier closest to `c` with m in [2^15, 2^16). When that needs a shift above the range,
+ * the shift is clamped and m gets smaller (still at least 2^8, i.e. 8 significant bits).
+ */
 export function toMultiplier(c: number, shRange: [number, number] = [-32, 63]): Multiplier {
   if (!(c > 0) || !Number.isFinite(c)) throw new RangeError(`requantization scale must be positive and finite, got ${c}`);
   let sh = Math.floor(Math.log2(65535 / c));
+  if (sh > shRange[1]) sh = shRange[1];
   let m = Math.round(c * 2 ** sh);
   while (m > 65535) {
     sh -= 1;
     m = Math.round(c * 2 ** sh);
   }
-  if (sh < shRange[0] || sh > shRange[1]) throw new RangeError(`requantization scale ${c} needs shift ${sh}, outside ${shRange[0]}..${shRange[1]}`);
+  if (sh < shRange[0] || m < 256) throw new RangeError(`requantization scale ${c} does not fit a 16-bit multiplier with a shift in ${shRange[0]}..${shRange[1]}`);
   return { m, sh };
 }
 

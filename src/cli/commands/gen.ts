@@ -24,11 +24,41 @@ function parseSparsity(text: string): Pattern {
   }
 }
 import { writeOutputDir } from '../output-dir.ts';
+import { getPreset, PRESET_NAMES, type Preset } from '../../targets/presets.ts';
+
+function presetByName(text: string): Preset {
+  try {
+    return getPreset(text);
+  } catch (e) {
+    throw new UsageError(`--preset: ${(e as Error).message}`);
+  }
+}
+
+/** Option attribute -> GenConfig field: with --preset, only options given on the command line override it. */
+const PRESET_OVERRIDABLE: readonly [string, keyof GenConfig][] = [
+  ['top', 'top'], ['chains', 'chains'], ['chainLen', 'chainLength'], ['actWidth', 'actWidth'], ['actPrecision', 'actWidth'], ['weightWidth', 'weightWidth'],
+  ['dspBackend', 'dspBackend'], ['sparsity', 'sparsity'], ['groupSize', 'groupSize'], ['actDepth', 'actDepth'], ['weightDepth', 'weightDepth'],
+  ['accDepth', 'accDepth'], ['precision', 'weightPrecisions'], ['pack', 'pack'],
+];
+
+/** The preset's configuration with the explicitly given options applied; also the overriding flags. */
+function applyPreset(preset: Preset, fromOptions: GenConfig, cmd: Command): { config: GenConfig; overrides: string[] } {
+  const config: Record<string, unknown> = { ...preset.config };
+  const overrides: string[] = [];
+  for (const [opt, field] of PRESET_OVERRIDABLE) {
+    const source = cmd.getOptionValueSource(opt);
+    if (source === undefined || source === 'default') continue;
+    config[field] = fromOptions[field];
+    overrides.push(`--${opt.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`);
+  }
+  return { config: config as unknown as GenConfig, overrides };
+}
 
 export function registerGen(program: Command): void {
   program
     .command('gen')
     .description('generate Verilog for the configured design, plus manifest.json')
+    .option('--preset <name>', `start from a named configuration (${PRESET_NAMES.join(', ')}); options given explicitly override it`, presetByName)
     .option('--chains <n>', 'number of MAC chains (C)', positiveInt('--chains'), DEFAULT_CONFIG.chains)
     .option('--chain-len <n>', 'MAC slices per chain (L)', positiveInt('--chain-len'), DEFAULT_CONFIG.chainLength)
     .option('--act-width <bits>', 'activation operand width (DSP A port, <= 27)', positiveInt('--act-width'), DEFAULT_CONFIG.actWidth)
@@ -46,9 +76,10 @@ export function registerGen(program: Command): void {
     .option('--out <dir>', 'output folder (replaced atomically)', 'generated')
     .option('--no-locators', 'omit the // file.ts:line source comments')
     .option('-q, --quiet', 'print nothing on success')
-    .action(async (o: { chains: number; chainLen: number; actWidth: number; weightWidth: number; dspBackend: DspBackend; sparsity: Pattern[]; groupSize: number; actDepth: number; weightDepth: number; accDepth: number; precision: WeightPrecision[]; pack: '1' | '2'; actPrecision?: (8 | 16)[]; top: TopKind; out: string; locators: boolean; quiet?: boolean }) => {
+    .action(async (o: { chains: number; chainLen: number; actWidth: number; weightWidth: number; dspBackend: DspBackend; sparsity: Pattern[]; groupSize: number; actDepth: number; weightDepth: number; accDepth: number; precision: WeightPrecision[]; pack: '1' | '2'; actPrecision?: (8 | 16)[]; top: TopKind; preset?: Preset; out: string; locators: boolean; quiet?: boolean }, cmd: Command) => {
       if (o.actPrecision && o.actWidth !== DEFAULT_CONFIG.actWidth) throw new UsageError('give --act-precision or --act-width, not both');
-      const config: GenConfig = { top: o.top, chains: o.chains, chainLength: o.chainLen, actWidth: o.actPrecision ? Math.max(...o.actPrecision) : o.actWidth, weightWidth: o.weightWidth, dspBackend: o.dspBackend, sparsity: o.sparsity.filter((p) => p !== 'dense'), groupSize: o.groupSize, actDepth: o.actDepth, weightDepth: o.weightDepth, accDepth: o.accDepth, kvDepth: DEFAULT_CONFIG.kvDepth, globalDepth: DEFAULT_CONFIG.globalDepth, biasDepth: DEFAULT_CONFIG.biasDepth, weightPrecisions: [...new Set(o.precision)], pack: o.pack === '2' ? 2 : 1 };
+      const fromOptions: GenConfig = { top: o.top, chains: o.chains, chainLength: o.chainLen, actWidth: o.actPrecision ? Math.max(...o.actPrecision) : o.actWidth, weightWidth: o.weightWidth, dspBackend: o.dspBackend, sparsity: o.sparsity.filter((p) => p !== 'dense'), groupSize: o.groupSize, actDepth: o.actDepth, weightDepth: o.weightDepth, accDepth: o.accDepth, kvDepth: DEFAULT_CONFIG.kvDepth, globalDepth: DEFAULT_CONFIG.globalDepth, biasDepth: DEFAULT_CONFIG.biasDepth, weightPrecisions: [...new Set(o.precision)], pack: o.pack === '2' ? 2 : 1 };
+      const { config, overrides } = o.preset ? applyPreset(o.preset, fromOptions, cmd) : { config: fromOptions, overrides: [] };
       let gen;
       try {
         gen = generate(config, { locators: o.locators });
@@ -57,7 +88,8 @@ export function registerGen(program: Command): void {
         throw e;
       }
       const files = new Map<string, string>(gen.files);
-      files.set('manifest.json', `${JSON.stringify(gen.manifest, null, 2)}\n`);
+      const manifest = o.preset ? { ...gen.manifest, preset: o.preset.name, presetOverrides: overrides } : gen.manifest;
+      files.set('manifest.json', `${JSON.stringify(manifest, null, 2)}\n`);
       await writeOutputDir(o.out, files);
       if (!o.quiet) {
         process.stdout.write(`flightgen: wrote ${gen.files.size} Verilog files + manifest.json to ${o.out}/ (top ${gen.manifest.top}, ${gen.manifest.macs} MACs)\n`);

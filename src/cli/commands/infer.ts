@@ -2,11 +2,12 @@ import { Option, type Command } from 'commander';
 import { closeSync, openSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { endianness } from 'node:os';
 import { basename, dirname, join } from 'node:path';
-import { WEIGHT_PRECISIONS, type WeightPrecision } from '../../arch/config.ts';
+import type { WeightPrecision } from '../../arch/config.ts';
 import { checkGenerate, generate } from '../../model/engine.ts';
-import { parsePattern, type Pattern } from '../../sparsity/pattern.ts';
+import type { Pattern } from '../../sparsity/pattern.ts';
 import { ENGINES, makeEngine, type ActPrecision, type EngineName } from '../engines.ts';
 import { UsageError, list, positiveInt } from '../errors.ts';
+import { addCompileOptions, type CompileCliOptions } from '../compile-options.ts';
 
 function tokenId(text: string): number {
   if (!/^\d+$/.test(text)) throw new UsageError(`--prompt-ids: '${text}' is not a token id (a non-negative integer)`);
@@ -15,15 +16,7 @@ function tokenId(text: string): number {
   return n;
 }
 
-function parseSparsity(text: string): Pattern {
-  try {
-    return parsePattern(text);
-  } catch (e) {
-    throw new UsageError(`--sparsity: ${(e as Error).message}`);
-  }
-}
-
-interface InferOptions {
+interface InferOptions extends CompileCliOptions {
   checkpoint?: string;
   program?: string;
   engine: EngineName;
@@ -128,7 +121,7 @@ function progressReporter(total: number, promptLength: number, engine: string) {
 
 /** `infer`: greedy generation with one of the engines (src/cli/engines.ts). */
 export function registerInfer(program: Command): void {
-  program
+  const cmd = program
     .command('infer')
     .description('greedy generation from BOS (+ an optional forced prompt); prints the generated token ids on one line')
     .option('--checkpoint <file>', 'llama2.c checkpoint (e.g. ../shared/models/stories260K.bin)')
@@ -137,13 +130,11 @@ export function registerInfer(program: Command): void {
     .requiredOption('--tokens <n>', 'number of tokens to generate (prompt + tokens must fit in seq_len)', positiveInt('--tokens'))
     .option('--prompt-ids <ids>', 'token ids forced after BOS (teacher forcing), e.g. 5,9,17', list('--prompt-ids', tokenId))
     .option('--dump-logits <file>', 'write the logits of every position from 0 on (prompt + tokens rows of vocab float32 LE values)')
-    .addOption(new Option('--precision <p>', 'weight precision (golden/rtl; ignored by float)').choices([...WEIGHT_PRECISIONS]))
-    .addOption(new Option('--act-precision <p>', 'activation precision (golden/rtl; ignored by float)').choices(['int8', 'int16']))
-    .option('--sparsity <pattern>', 'weight sparsity, dense or N:M e.g. 2:4 (golden/rtl; ignored by float)', parseSparsity)
-    .option('--progress', 'report tokens/s on stderr even when stderr is not a terminal')
-    .action(async (o: InferOptions) => {
+    .option('--progress', 'report tokens/s on stderr even when stderr is not a terminal');
+  addCompileOptions(cmd, ' (golden/rtl with --checkpoint; ignored by float)');
+  cmd.action(async (o: InferOptions) => {
       if ((o.checkpoint === undefined) === (o.program === undefined)) throw new UsageError('give exactly one of --checkpoint FILE and --program DIR');
-      const engine = await makeEngine(o.engine, { checkpoint: o.checkpoint, program: o.program, precision: o.precision, actPrecision: o.actPrecision, sparsity: o.sparsity });
+      const engine = await makeEngine(o.engine, { checkpoint: o.checkpoint, program: o.program, precision: o.precision, actPrecision: o.actPrecision, sparsity: o.sparsity, compile: o });
       const promptIds = o.promptIds ?? [];
       try {
         checkGenerate(engine.config, o.tokens, promptIds);

@@ -1,0 +1,80 @@
+/**
+ * Options shared by `compile` and `infer` (with --checkpoint): the model choices (weight and
+ * activation precision, sparsity) and the hardware they compile for. The hardware defaults are
+ * DEFAULT_CONFIG's, as for `gen`; the chosen pattern and precision are added to the design's
+ * mode and precision tables, and INT16 activations set the DSP A operand to 16 bits.
+ */
+import { Option, type Command } from 'commander';
+import { DEFAULT_CONFIG, validateConfig, WEIGHT_PRECISIONS, type GenConfig, type WeightPrecision } from '../arch/config.ts';
+import { parsePattern, patternName, type Pattern } from '../sparsity/pattern.ts';
+import type { CompileOptions } from '../compiler/plan.ts';
+import { UsageError, positiveInt } from './errors.ts';
+
+export interface CompileCliOptions {
+  precision?: WeightPrecision;
+  actPrecision?: 'int8' | 'int16';
+  sparsity?: Pattern;
+  chains?: number;
+  chainLen?: number;
+  groupSize?: number;
+  weightWidth?: number;
+  actDepth?: number;
+  weightDepth?: number;
+  accDepth?: number;
+  kvDepth?: number;
+  gptq?: boolean;
+}
+
+function parseSparsity(text: string): Pattern {
+  try {
+    return parsePattern(text);
+  } catch (e) {
+    throw new UsageError(`--sparsity: ${(e as Error).message}`);
+  }
+}
+
+export function addCompileOptions(cmd: Command, forWhom: string): Command {
+  return cmd
+    .addOption(new Option('--precision <p>', `weight precision${forWhom}`).choices([...WEIGHT_PRECISIONS]))
+    .addOption(new Option('--act-precision <p>', `activation precision${forWhom}`).choices(['int8', 'int16']))
+    .option('--sparsity <pattern>', `weight sparsity of the linear layers, dense or N:M e.g. 2:4${forWhom}`, parseSparsity)
+    .option('--chains <n>', 'MAC chains (C) of the target design', positiveInt('--chains'))
+    .option('--chain-len <n>', 'MAC slices per chain (L)', positiveInt('--chain-len'))
+    .option('--group-size <n>', 'MAC slices per DSP group', positiveInt('--group-size'))
+    .option('--weight-width <bits>', 'weight lane width (16 gives INT8 weights group-wise scales)', positiveInt('--weight-width'))
+    .option('--act-depth <n>', 'activation buffer entries (L-element windows)', positiveInt('--act-depth'))
+    .option('--weight-depth <n>', 'weight buffer entries (C x L beats)', positiveInt('--weight-depth'))
+    .option('--acc-depth <n>', 'accumulation buffer entries', positiveInt('--acc-depth'))
+    .option('--kv-depth <n>', 'KV buffer elements', positiveInt('--kv-depth'))
+    .option('--no-gptq', 'round weights to nearest instead of GPTQ error feedback');
+}
+
+/** The hardware configuration and compile choices named by the options. */
+export function resolveCompileOptions(o: CompileCliOptions): { hw: GenConfig; options: CompileOptions } {
+  const precision = o.precision ?? 'int8';
+  const actBits = o.actPrecision === 'int8' ? 8 : 16;
+  const pattern = o.sparsity ?? 'dense';
+  const d = DEFAULT_CONFIG;
+  const sparsity = [...d.sparsity];
+  if (pattern !== 'dense' && !sparsity.some((p) => patternName(p) === patternName(pattern))) sparsity.push(pattern);
+  const hw: GenConfig = {
+    ...d,
+    chains: o.chains ?? d.chains,
+    chainLength: o.chainLen ?? d.chainLength,
+    groupSize: o.groupSize ?? d.groupSize,
+    weightWidth: o.weightWidth ?? d.weightWidth,
+    actWidth: Math.max(d.actWidth, actBits),
+    sparsity,
+    weightPrecisions: d.weightPrecisions.includes(precision) ? d.weightPrecisions : [...d.weightPrecisions, precision],
+    actDepth: o.actDepth ?? d.actDepth,
+    weightDepth: o.weightDepth ?? d.weightDepth,
+    accDepth: o.accDepth ?? d.accDepth,
+    kvDepth: o.kvDepth ?? d.kvDepth,
+  };
+  try {
+    validateConfig(hw);
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+  return { hw, options: { precision, actBits, pattern, gptq: o.gptq !== false } };
+}

@@ -1,0 +1,205 @@
+/**
+ * The compile plan: how a model maps onto a hardware configuration (matrix tiles, on-chip
+ * buffer map, external memory map, activation scales). Everything the program emitter, the
+ * memory-image writer and the runtime need, computed once from (model, hardware, options).
+ */
+import type { GenConfig } from '../arch/config.ts';
+import { headSize, kvDim, type ModelConfig } from '../model/config.ts';
+import { chainGeometry, modeTable, patternName, type Pattern } from '../sparsity/pattern.ts';
+import { maxGroupMultiplier, weightStreamBytes, type WeightPrecision } from '../numerics/quant.ts';
+import { MemoryLayout, type Region } from './memory.ts';
+
+export class CompileError extends Error {
+  override name = 'CompileError';
+}
+
+export interface CompileOptions {
+  readonly precision: WeightPrecision;
+  readonly actBits: 8 | 16;
+  /** N:M pattern of the linear layers (must be in the design's mode table). */
+  readonly pattern: Pattern;
+  /** GPTQ error feedback when quantizing weights (default on when calibration data exists). */
+  readonly gptq?: boolean;
+}
+
+export const MATRICES = ['wq', 'wk', 'wv', 'wo', 'w1', 'w3', 'w2'] as const;
+export type MatrixName = (typeof MATRICES)[number] | 'cls';
+
+export interface Tile {
+  readonly row0: number;
+  readonly rows: number;
+  readonly beat0: number;
+  readonly beats: number;
+}
+
+export interface MatrixPlan {
+  readonly key: string;
+  readonly name: MatrixName;
+  readonly layer: number;
+  readonly rows: number;
+  readonly K: number;
+  readonly pattern: Pattern;
+  readonly mode: number;
+  readonly precision: WeightPrecision;
+  readonly grouped: boolean;
+  readonly batches: number;
+  readonly windows: number;
+  readonly rowsPerBatch: number;
+  readonly tiles: readonly Tile[];
+  readonly weights: Region;
+  readonly meta?: Region;
+  readonly scales: Region;
+}
+
+/** On-chip element addresses (one map per buffer). */
+export interface OnChip {
+  act: { in: number; q: number; qPitch: number; k: number; v: number; p: number };
+  global: { x: number; qf: number; kf: number; r: number; h1: number; h3: number; sc: number; logits: number };
+  acc: { sc: number; ao: number; tile: [number, number] };
+  weight: [number, number];
+  scale: [number, number];
+  kv: { k: [number, number]; v: [number, number]; kRegion: number; vRegion: number };
+  bias: { gamma: [[number, number], [number, number]]; gammaFinal: number; rope: number };
+}
+
+export interface Plan {
+  readonly model: ModelConfig;
+  readonly hw: GenConfig;
+  readonly options: CompileOptions;
+  readonly modes: Pattern[];
+  readonly C: number;
+  readonly L: number;
+  readonly hs: number;
+  readonly kv: number;
+  /** Bytes of one activation element (KV cache and act buffer). */
+  readonly ab: number;
+  readonly seqPad: number;
+  readonly maxTileRows: number;
+  /** Geometry of the attention operands in the KV buffer. */
+  readonly kWindows: number;
+  readonly kBatchesMax: number;
+  readonly vBatches: number;
+  readonly vWindowsMax: number;
+  readonly matrices: ReadonlyMap<string, MatrixPlan>;
+  readonly layout: MemoryLayout;
+  readonly onchip: OnChip;
+}
+
+const up = (x: number, m: number) => Math.ceil(x / m) * m;
+
+export function matrixKey(name: MatrixName, layer: number): string {
+  return name === 'cls' ? 'cls' : `${name}.${layer}`;
+}
+
+export function makePlan(model: ModelConfig, hw: GenConfig, options: CompileOptions): Plan {
+  if (model.family !== 'llama') throw new CompileError(`model ${model.name}: the compiler handles llama-family models (RMSNorm, RoPE, SwiGLU); ${model.family} is not supported yet`);
+  const C = hw.chains;
+  const L = hw.chainLength;
+  const modes = modeTable(hw.sparsity);
+  const mode = modes.findIndex((p) => patternName(p) === patternName(options.pattern));
+  if (mode < 0) throw new CompileError(`sparsity ${patternName(options.pattern)} is not in the design's mode table (${modes.map(patternName).join(', ')}); add it to --sparsity`);
+  if (!hw.weightPrecisions.includes(options.precision)) throw new CompileError(`weight precision ${options.precision} is not enabled in the design (--precision ${hw.weightPrecisions.join(',')})`);
+  if (hw.actWidth < options.actBits) throw new CompileError(`INT${options.actBits} activations need --act-width >= ${options.actBits} (the design has ${hw.actWidth})`);
+  if ((hw.pack ?? 1) !== 1) throw new CompileError('the compiler does not target --pack 2 designs yet');
+  const hs = headSize(model);
+  const kv = kvDim(model);
+  if (hs % 2) throw new CompileError(`head size ${hs} is odd`);
+  if (!(hs % L === 0 || hs < L)) throw new CompileError(`head size ${hs} must be a multiple of the chain length ${L} or smaller than it`);
+  if (!(hs % C === 0 || hs < C)) throw new CompileError(`head size ${hs} must be a multiple of the chain count ${C} or smaller than it`);
+  if ((C * L) % 32 !== 0) throw new CompileError(`a weight beat of ${C} x ${L} lanes must be a multiple of 32 lanes (the stored weight block)`);
+  if (hw.weightDepth * C * L > 2 ** 20) throw new CompileError(`weight buffer of ${hw.weightDepth} beats x ${C * L} lanes passes the 20-bit on-chip element address (--weight-depth <= ${Math.floor(2 ** 20 / (C * L))})`);
+  if (hw.actDepth * L > 2 ** 20) throw new CompileError(`activation buffer of ${hw.actDepth} windows x ${L} passes the 20-bit on-chip element address`);
+  const ab = options.actBits / 8;
+  const seqPad = up(model.seqLen, L);
+  const grouped = maxGroupMultiplier(options.precision, hw.weightWidth) > 1;
+
+  // On-chip maps. Regions are L-aligned where the MPE reads windows.
+  const onchip = {} as OnChip;
+  const actCap = hw.actDepth * L;
+  const qPitch = hs % L === 0 ? hs : L;
+  {
+    let a = 0;
+    const take = (n: number) => {
+      const r = a;
+      a += up(n, L);
+      return r;
+    };
+    onchip.act = { in: take(Math.max(model.dim, model.hiddenDim)), q: take(qPitch * model.nHeads), qPitch, k: take(kv), v: take(kv), p: take(seqPad) };
+    if (a > actCap) throw new CompileError(`activation buffer too small: ${a} elements needed, the design has ${actCap} (--act-depth ${Math.ceil(a / L)})`);
+  }
+  {
+    let g = 0;
+    const take = (n: number) => {
+      const r = g;
+      g += up(n, 16);
+      return r;
+    };
+    onchip.global = { x: take(model.dim), qf: take(model.dim), kf: take(kv), r: take(model.dim), h1: take(model.hiddenDim), h3: take(model.hiddenDim), sc: take(seqPad), logits: take(model.vocabSize) };
+    if (g > hw.globalDepth) throw new CompileError(`global buffer too small: ${g} elements needed, the design has ${hw.globalDepth}`);
+  }
+  const segMax = (p: Pattern) => chainGeometry(p, L, hw.groupSize).segments;
+  const rowsPerBatchMax = C * segMax(options.pattern);
+  const accFree = hw.accDepth - seqPad - up(hs, 16);
+  const maxTileRows = Math.floor(accFree / 2 / rowsPerBatchMax) * rowsPerBatchMax;
+  if (maxTileRows < rowsPerBatchMax) throw new CompileError(`accumulation buffer too small: ${seqPad + hs + 2 * rowsPerBatchMax} entries needed, the design has ${hw.accDepth}`);
+  onchip.acc = { sc: 0, ao: seqPad, tile: [seqPad + up(hs, 16), seqPad + up(hs, 16) + maxTileRows] };
+  const halfBeats = Math.floor(hw.weightDepth / 2);
+  onchip.weight = [0, halfBeats * C * L];
+  onchip.scale = [0, maxTileRows];
+  const kWindows = Math.ceil(hs / L);
+  const kBatchesMax = Math.ceil(model.seqLen / C);
+  const vBatches = Math.ceil(hs / C);
+  const vWindowsMax = Math.ceil(model.seqLen / L);
+  const kRegion = kBatchesMax * kWindows * C * L;
+  const vRegion = vBatches * vWindowsMax * C * L;
+  if (2 * (kRegion + vRegion) > hw.kvDepth) throw new CompileError(`KV buffer too small: ${2 * (kRegion + vRegion)} elements needed for two heads at ${model.seqLen} tokens, the design has ${hw.kvDepth}`);
+  onchip.kv = { k: [0, kRegion], v: [2 * kRegion, 2 * kRegion + vRegion], kRegion, vRegion };
+  {
+    const d = up(model.dim, 16);
+    onchip.bias = { gamma: [[0, d], [2 * d, 3 * d]], gammaFinal: 4 * d, rope: 5 * d };
+    if (5 * d + hs / 2 > hw.biasDepth) throw new CompileError(`bias buffer too small: ${5 * d + hs / 2} elements needed, the design has ${hw.biasDepth}`);
+  }
+
+  // External memory map.
+  const layout = new MemoryLayout();
+  const matrices = new Map<string, MatrixPlan>();
+  const addMatrix = (name: MatrixName, layer: number, rows: number, K: number) => {
+    const pattern = options.pattern;
+    const g = chainGeometry(pattern, L, hw.groupSize);
+    const rowsPerBatch = C * g.segments;
+    const windows = Math.ceil(K / L);
+    const batches = Math.ceil(rows / rowsPerBatch);
+    const batchesPerTile = Math.min(Math.floor(halfBeats / windows), maxTileRows / rowsPerBatch);
+    if (batchesPerTile < 1) throw new CompileError(`weight buffer too small for one ${windows}-window row batch of ${name} (--weight-depth >= ${2 * windows})`);
+    const tiles: Tile[] = [];
+    for (let b = 0; b < batches; b += batchesPerTile) {
+      const nb = Math.min(batchesPerTile, batches - b);
+      tiles.push({ row0: b * rowsPerBatch, rows: Math.min(rows, (b + nb) * rowsPerBatch) - b * rowsPerBatch, beat0: b * windows, beats: nb * windows });
+    }
+    const lanes = batches * windows * C * L;
+    const key = matrixKey(name, layer);
+    const weights = layout.alloc(`${key}.w`, 'hbm', weightStreamBytes(lanes, options.precision, grouped));
+    const meta = pattern === 'dense' ? undefined : layout.alloc(`${key}.meta`, 'hbm', lanes / 2);
+    const scales = layout.alloc(`${key}.scale`, 'hbm', rows * 4);
+    matrices.set(key, { key, name, layer, rows, K, pattern, mode, precision: options.precision, grouped, batches, windows, rowsPerBatch, tiles, weights, meta, scales });
+  };
+  for (let l = 0; l < model.nLayers; l++) {
+    addMatrix('wq', l, model.dim, model.dim);
+    addMatrix('wk', l, kv, model.dim);
+    addMatrix('wv', l, kv, model.dim);
+    addMatrix('wo', l, model.dim, model.dim);
+    addMatrix('w1', l, model.hiddenDim, model.dim);
+    addMatrix('w3', l, model.hiddenDim, model.dim);
+    addMatrix('w2', l, model.dim, model.hiddenDim);
+    layout.alloc(`kcache.${l}`, 'hbm', model.seqLen * kv * ab);
+    layout.alloc(`vcache.${l}`, 'hbm', kv * model.seqLen * ab);
+  }
+  addMatrix('cls', 0, model.vocabSize, model.dim);
+  for (let l = 0; l < model.nLayers; l++) layout.alloc(`gamma.${l}`, 'ddr', 2 * model.dim * 4);
+  layout.alloc('gamma.final', 'ddr', model.dim * 4);
+  layout.alloc('rope', 'ddr', (hs / 2) * 4);
+  layout.alloc('embedding', 'ddr', model.vocabSize * model.dim * 4);
+  layout.alloc('logits', 'ddr', model.vocabSize * 4);
+
+  return { model, hw, options, modes, C, L, hs, kv, ab, seqPad, maxTileRows, kWindows, kBatchesMax, vBatches, vWindowsMax, matrices, layout, onchip };
+}

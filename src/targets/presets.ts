@@ -1,0 +1,116 @@
+/**
+ * Named generator configurations (`flightgen gen --preset NAME`): complete GenConfigs that
+ * give the defaults, explicit CLI options override them. How the FlightLLM configuration maps
+ * onto the generator, and how the buffers were sized, is in docs/targets.md; a test checks
+ * every preset validates and fits its device with headroom, and that the buffer depths are the
+ * ones `largestBuffers` computes.
+ */
+import type { GenConfig } from '../arch/config.ts';
+import type { Pattern } from '../sparsity/pattern.ts';
+import type { DeviceName } from './devices.ts';
+
+export const PRESET_NAMES = ['flightllm-u280', 'flightllm-vhk158', 'tiny'] as const;
+export type PresetName = (typeof PRESET_NAMES)[number];
+
+export interface Preset {
+  readonly name: PresetName;
+  readonly description: string;
+  /** The device the preset is sized for (and checked against). */
+  readonly device: DeviceName;
+  readonly config: GenConfig;
+}
+
+/** FlightLLM's N:M modes: M = 16, N in {2, 4, 8} (16:16 is dense, always present). */
+const FLIGHTLLM_SPARSITY: readonly Pattern[] = [
+  { n: 8, m: 16 },
+  { n: 4, m: 16 },
+  { n: 2, m: 16 },
+];
+
+/** Buffers sized for the model rather than the device (see GROWN_BUFFERS in sizing.ts). */
+const MODEL_BUFFERS = {
+  // LLaMA2-7B: x, q, k, r (4 x 4096) + two FFN halves (2 x 11008) + scores (2048) + logits (32000).
+  globalDepth: 1 << 17,
+  // LLaMA2-7B: 5 x 4096 norm gammas + 64 RoPE frequencies.
+  biasDepth: 1 << 15,
+};
+
+const FLIGHTLLM_COMMON = {
+  top: 'mpe',
+  chainLength: 16,
+  actWidth: 8,
+  weightWidth: 8,
+  groupSize: 2,
+  sparsity: FLIGHTLLM_SPARSITY,
+  pack: 1,
+  weightPrecisions: ['int8', 'int4'],
+  ...MODEL_BUFFERS,
+} as const satisfies Partial<GenConfig>;
+
+export const PRESETS: Readonly<Record<PresetName, Preset>> = {
+  'flightllm-u280': {
+    name: 'flightllm-u280',
+    description: 'FlightLLM on Alveo U280: 3 cores x 2048 DSP48E2 as one MPE of 384 chains x 16 (6144 MACs), DSP48E2 instances',
+    device: 'u280',
+    config: {
+      ...FLIGHTLLM_COMMON,
+      chains: 384,
+      dspBackend: 'xilinx-dsp48e2',
+      // largestBuffers(): weight and KV stop at the 20-bit element address space (128 beats of
+      // 6144 lanes; 2^20 elements), act at 2^20 elements, acc at the BRAM/URAM headroom.
+      weightDepth: 128,
+      kvDepth: 1 << 20,
+      actDepth: 1 << 16,
+      accDepth: 1 << 19,
+    },
+  },
+  'flightllm-vhk158': {
+    name: 'flightllm-vhk158',
+    description: 'FlightLLM on Versal VHK158: 4 cores x 1280 MACs as one MPE of 320 chains x 16 (5120 MACs, ~70% of the DSP58s at one MAC each)',
+    device: 'vhk158',
+    config: {
+      ...FLIGHTLLM_COMMON,
+      chains: 320,
+      // No DSP58 backend yet: portable Verilog (DSP58 counted as one per MAC by the estimate).
+      dspBackend: 'behavioral',
+      // largestBuffers(): every grown buffer stops at the 20-bit element address space.
+      weightDepth: 128,
+      kvDepth: 1 << 20,
+      actDepth: 1 << 16,
+      accDepth: 1 << 20,
+    },
+  },
+  tiny: {
+    name: 'tiny',
+    description: 'a small MPE for fast tests: 4 chains x 16 (64 MACs), modes dense, 2:4, 1:4, 2:8, small buffers',
+    device: 'u280',
+    config: {
+      top: 'mpe',
+      chains: 4,
+      chainLength: 16,
+      actWidth: 8,
+      weightWidth: 8,
+      dspBackend: 'behavioral',
+      groupSize: 2,
+      sparsity: [
+        { n: 2, m: 4 },
+        { n: 1, m: 4 },
+        { n: 2, m: 8 },
+      ],
+      pack: 1,
+      weightPrecisions: ['int8', 'int4'],
+      actDepth: 64,
+      weightDepth: 64,
+      accDepth: 256,
+      kvDepth: 4096,
+      globalDepth: 1024,
+      biasDepth: 256,
+    },
+  },
+};
+
+/** Looks a preset up by name; throws a RangeError listing the valid names. */
+export function getPreset(name: string): Preset {
+  if (!(PRESET_NAMES as readonly string[]).includes(name)) throw new RangeError(`unknown preset '${name}' (expected one of ${PRESET_NAMES.join(', ')})`);
+  return PRESETS[name as PresetName];
+}
