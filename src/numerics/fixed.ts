@@ -129,14 +129,16 @@ export function geluFx(x: number): number {
   return sat(mulShift(x, sigmoidFx(mulShift(x, GELU_K_Q16, FX)), FX), 32);
 }
 
-/** Floor square root of a non-negative bigint. */
+/** Floor square root of a non-negative bigint (Newton's method from above: exact for any size). */
 export function isqrt(n: bigint): bigint {
   if (n < 0n) throw new RangeError('isqrt of a negative number');
   if (n < 2n) return n;
-  let x = BigInt(Math.floor(Math.sqrt(Number(n))));
-  while (x * x > n) x -= 1n;
-  while ((x + 1n) * (x + 1n) <= n) x += 1n;
-  return x;
+  let x = 1n << (BigInt(n.toString(2).length + 1) >> 1n);
+  for (;;) {
+    const y = (x + n / x) >> 1n;
+    if (y >= x) return x;
+    x = y;
+  }
 }
 
 /** 1/rms of a row of fx values, in Q24: floor(2^40 / isqrt(mean(x^2) + eps)) with mean in Q32. */
