@@ -22,6 +22,8 @@ export interface CompileCliOptions {
   weightDepth?: number;
   accDepth?: number;
   kvDepth?: number;
+  globalDepth?: number;
+  biasDepth?: number;
   gptq?: boolean;
 }
 
@@ -46,6 +48,8 @@ export function addCompileOptions(cmd: Command, forWhom: string): Command {
     .option('--weight-depth <n>', 'weight buffer entries (C x L beats)', positiveInt('--weight-depth'))
     .option('--acc-depth <n>', 'accumulation buffer entries', positiveInt('--acc-depth'))
     .option('--kv-depth <n>', 'KV buffer elements', positiveInt('--kv-depth'))
+    .option('--global-depth <n>', 'global (fx) buffer elements', positiveInt('--global-depth'))
+    .option('--bias-depth <n>', 'bias buffer elements', positiveInt('--bias-depth'))
     .option('--no-gptq', 'round weights to nearest instead of GPTQ error feedback');
 }
 
@@ -70,6 +74,8 @@ export function resolveCompileOptions(o: CompileCliOptions): { hw: GenConfig; op
     weightDepth: o.weightDepth ?? d.weightDepth,
     accDepth: o.accDepth ?? d.accDepth,
     kvDepth: o.kvDepth ?? d.kvDepth,
+    globalDepth: o.globalDepth ?? d.globalDepth,
+    biasDepth: o.biasDepth ?? d.biasDepth,
   };
   try {
     validateConfig(hw);

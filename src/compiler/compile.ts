@@ -10,13 +10,15 @@ import type { ModelWeights } from '../model/weights.ts';
 import { FX, packColumnScale, ropeFreqTurns, toFx, toMultiplier } from '../numerics/fixed.ts';
 import { encodeIndexStream, encodeWeightStream, quantizeMatrix } from '../numerics/quant.ts';
 import { patternName } from '../sparsity/pattern.ts';
-import { emitDecodeBlock } from './decode.ts';
+import { emitBlock } from './block.ts';
 import { MemoryImage } from './memory.ts';
 import { makePlan, MATRICES, matrixKey, type CompileOptions, type MatrixName, type Plan } from './plan.ts';
 import { calibrate, scalesFromStats, unitStats, type ActScales, type ActStats } from './scales.ts';
 
 export interface Block {
   readonly name: string;
+  /** Tokens the block processes (decode: 1, prefill: the chunk size). */
+  readonly tokens: number;
   /** Index of the block's first instruction and its byte offset in program.bin. */
   readonly start: number;
   readonly byteOffset: number;
@@ -88,10 +90,19 @@ export function compile(input: CompileInput): Compiled {
   const plan = makePlan(model, hw, options);
   const stats = input.stats ?? (weights ? calibrate(weights) : unitStats(model));
   const scales = scalesFromStats(stats, options.actBits);
-  const emitter = emitDecodeBlock(plan, scales);
-  const instrs = emitter.finish();
+  const instrs: Instr[] = [];
+  const blocks: Block[] = [];
+  let bytes = 0;
+  const add = (name: string, tokens: number) => {
+    const block = emitBlock(plan, scales, tokens).finish();
+    const size = encodeProgram(block).length;
+    blocks.push({ name, tokens, start: instrs.length, byteOffset: bytes, count: block.length, bytes: size });
+    for (const i of block) instrs.push(i);
+    bytes += size;
+  };
+  add('decode', 1);
+  if (plan.prefillTokens > 0) add('prefill', plan.prefillTokens);
   const program = encodeProgram(instrs);
-  const blocks: Block[] = [{ name: 'decode', start: 0, byteOffset: 0, count: instrs.length, bytes: program.length }];
   const memory = weights ? buildMemory(plan, scales, weights, options.gptq === false ? undefined : stats.hessians) : undefined;
   return { plan, scales, instrs, program, blocks, memory, logitScale: 2 ** -FX };
 }

@@ -13,57 +13,52 @@ import type { Instr } from '../isa/instr.ts';
 type Body<I> = I extends Instr ? Omit<I, 'wait' | 'release'> : never;
 export type InstrBody = Body<Instr>;
 
-interface Slot {
-  instr: Instr;
-  queue: QueueName;
-}
-
 export class Emitter {
   readonly instrs: Instr[] = [];
-  private readonly slots: Slot[] = [];
+  /** Queue index of each emitted instruction. */
+  private readonly queueOf: number[] = [];
   private lastWriter = new Map<string, number>();
   private readers = new Map<string, number[]>();
-  /** lastWaited[p][c]: highest instruction index of queue p that queue c has waited for. */
-  private lastWaited = new Map<string, number>();
+  /** lastWaited[p * Q + c]: highest instruction index of queue p that queue c has waited for. */
+  private readonly lastWaited = new Int32Array(QUEUES.length * QUEUES.length).fill(-1);
+  private readonly latest = new Int32Array(QUEUES.length);
 
   emit(body: InstrBody, reads: readonly string[] = [], writes: readonly string[] = []): number {
     const op = OPS.get(body.op)!;
-    const queue = op.queue;
+    const queue = QUEUES.indexOf(op.queue);
+    const sys = QUEUES.indexOf('SYS');
     const instr = { ...body, wait: [] as QueueName[], release: [] as QueueName[] } as Instr;
-    const idx = this.slots.length;
-    const deps: number[] = [];
-    for (const r of [...reads, ...writes]) {
-      const w = this.lastWriter.get(r);
-      if (w !== undefined) deps.push(w);
+    const idx = this.instrs.length;
+    // Latest conflicting instruction per queue: waiting for it covers the earlier ones (queues are in order).
+    const latest = this.latest.fill(-1);
+    const dep = (d: number | undefined) => {
+      if (d === undefined) return;
+      const q = this.queueOf[d]!;
+      if (q !== queue && q !== sys && d > latest[q]!) latest[q] = d;
+    };
+    for (const r of reads) dep(this.lastWriter.get(r));
+    for (const r of writes) {
+      dep(this.lastWriter.get(r));
+      const rs = this.readers.get(r);
+      if (rs) for (const d of rs) dep(d);
     }
-    for (const r of writes) deps.push(...(this.readers.get(r) ?? []));
-    // Latest producer per queue: waiting for it covers the earlier ones (queues are in order).
-    const latest = new Map<QueueName, number>();
-    for (const d of deps) {
-      const q = this.slots[d]!.queue;
-      if (q === queue || q === 'SYS') continue;
-      latest.set(q, Math.max(latest.get(q) ?? -1, d));
-    }
-    for (const q of QUEUES) {
-      const d = latest.get(q);
-      if (d === undefined) continue;
-      const key = `${q}>${queue}`;
-      if ((this.lastWaited.get(key) ?? -1) >= d) continue;
-      const p = this.slots[d]!.instr;
-      p.release.push(queue);
-      instr.wait.push(q);
-      this.lastWaited.set(key, d);
+    for (let q = 0; q < QUEUES.length; q++) {
+      const d = latest[q]!;
+      if (d < 0 || this.lastWaited[q * QUEUES.length + queue]! >= d) continue;
+      this.instrs[d]!.release.push(op.queue);
+      instr.wait.push(QUEUES[q]!);
+      this.lastWaited[q * QUEUES.length + queue] = d;
     }
     for (const r of reads) {
-      const list = this.readers.get(r) ?? [];
-      list.push(idx);
-      this.readers.set(r, list);
+      const list = this.readers.get(r);
+      if (list) list.push(idx);
+      else this.readers.set(r, [idx]);
     }
     for (const r of writes) {
       this.lastWriter.set(r, idx);
       this.readers.set(r, []);
     }
-    this.slots.push({ instr, queue });
+    this.queueOf.push(queue);
     this.instrs.push(instr);
     return idx;
   }
@@ -77,9 +72,10 @@ export class Emitter {
 
   /** Masks in table order (the encoder wants them canonical). */
   finish(): Instr[] {
+    const order = (a: QueueName, b: QueueName) => QUEUES.indexOf(a) - QUEUES.indexOf(b);
     for (const i of this.instrs) {
-      i.wait.sort((a, b) => QUEUES.indexOf(a) - QUEUES.indexOf(b));
-      i.release.sort((a, b) => QUEUES.indexOf(a) - QUEUES.indexOf(b));
+      if (i.wait.length > 1) i.wait.sort(order);
+      if (i.release.length > 1) i.release.sort(order);
     }
     return this.instrs;
   }

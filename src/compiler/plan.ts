@@ -45,7 +45,9 @@ export interface MatrixPlan {
   readonly batches: number;
   readonly windows: number;
   readonly rowsPerBatch: number;
+  /** Row tiles of the decode block (one token) and of the prefill block (`prefillTokens`). */
   readonly tiles: readonly Tile[];
+  readonly prefillTiles: readonly Tile[];
   readonly weights: Region;
   readonly meta?: Region;
   readonly scales: Region;
@@ -54,7 +56,8 @@ export interface MatrixPlan {
 /** On-chip element addresses (one map per buffer). */
 export interface OnChip {
   act: { in: number; q: number; qPitch: number; k: number; v: number; p: number };
-  global: { x: number; qf: number; kf: number; r: number; h1: number; h3: number; sc: number; logits: number };
+  global: { x: number; qf: number; kf: number; r: number; h1: number; h3: number; sc: number; logits: number; logitsHalf: number };
+  /** Tile result halves hold `tileRows x tokens` entries (decode: tokens = 1). */
   acc: { sc: number; ao: number; tile: [number, number] };
   weight: [number, number];
   scale: [number, number];
@@ -75,6 +78,8 @@ export interface Plan {
   readonly ab: number;
   readonly seqPad: number;
   readonly maxTileRows: number;
+  /** Tokens per prefill chunk (the MM block); 0 when the buffers hold too little for two. */
+  readonly prefillTokens: number;
   /** Geometry of the attention operands in the KV buffer. */
   readonly kWindows: number;
   readonly kBatchesMax: number;
@@ -113,39 +118,54 @@ export function makePlan(model: ModelConfig, hw: GenConfig, options: CompileOpti
   const seqPad = up(model.seqLen, L);
   const grouped = maxGroupMultiplier(options.precision, hw.weightWidth) > 1;
 
-  // On-chip maps. Regions are L-aligned where the MPE reads windows.
-  const onchip = {} as OnChip;
-  const actCap = hw.actDepth * L;
+  // On-chip maps for blocks of up to T tokens (rows token-major, pitch = row length). Regions
+  // are L-aligned where the MPE reads windows. T is the largest power of two <= 128 dividing
+  // seq_len for which everything fits; the decode block uses the same map with one token.
   const qPitch = hs % L === 0 ? hs : L;
-  {
+  const segMax = (p: Pattern) => chainGeometry(p, L, hw.groupSize).segments;
+  const rowsPerBatchMax = C * segMax(options.pattern);
+  const layoutFor = (T: number): { onchip: OnChip; maxTileRows: number; need?: string } => {
+    const onchip = {} as OnChip;
     let a = 0;
-    const take = (n: number) => {
+    const takeA = (n: number) => {
       const r = a;
       a += up(n, L);
       return r;
     };
-    onchip.act = { in: take(Math.max(model.dim, model.hiddenDim)), q: take(qPitch * model.nHeads), qPitch, k: take(kv), v: take(kv), p: take(seqPad) };
-    if (a > actCap) throw new CompileError(`activation buffer too small: ${a} elements needed, the design has ${actCap} (--act-depth ${Math.ceil(a / L)})`);
-  }
-  {
+    onchip.act = { in: takeA(T * up(Math.max(model.dim, model.hiddenDim), L)), q: takeA(T * qPitch * model.nHeads), qPitch, k: takeA(T * kv), v: takeA(T * kv), p: takeA(seqPad) };
+    if (a > hw.actDepth * L) return { onchip, maxTileRows: 0, need: `activation buffer too small: ${a} elements needed, the design has ${hw.actDepth * L} (--act-depth ${Math.ceil(a / L)})` };
     let g = 0;
-    const take = (n: number) => {
+    const takeG = (n: number) => {
       const r = g;
       g += up(n, 16);
       return r;
     };
-    onchip.global = { x: take(model.dim), qf: take(model.dim), kf: take(kv), r: take(model.dim), h1: take(model.hiddenDim), h3: take(model.hiddenDim), sc: take(seqPad), logits: take(model.vocabSize) };
-    if (g > hw.globalDepth) throw new CompileError(`global buffer too small: ${g} elements needed, the design has ${hw.globalDepth}`);
+    const accFree = hw.accDepth - seqPad - up(hs, 16);
+    const maxTileRows = Math.floor(accFree / 2 / T / rowsPerBatchMax) * rowsPerBatchMax;
+    if (maxTileRows < rowsPerBatchMax) return { onchip, maxTileRows: 0, need: `accumulation buffer too small: ${seqPad + up(hs, 16) + 2 * T * rowsPerBatchMax} entries needed, the design has ${hw.accDepth}` };
+    // logits: two classifier tiles (each T x tile rows), stored to DDR tile by tile.
+    const decodeRows = Math.floor(accFree / 2 / rowsPerBatchMax) * rowsPerBatchMax;
+    const logitsHalf = Math.max(decodeRows, T * maxTileRows);
+    onchip.global = { x: takeG(T * model.dim), qf: takeG(T * model.dim), kf: takeG(T * kv), r: takeG(T * model.dim), h1: takeG(T * model.hiddenDim), h3: takeG(T * model.hiddenDim), sc: takeG(seqPad), logits: takeG(2 * logitsHalf), logitsHalf };
+    if (g > hw.globalDepth) return { onchip, maxTileRows: 0, need: `global buffer too small: ${g} elements needed, the design has ${hw.globalDepth}` };
+    onchip.acc = { sc: 0, ao: seqPad, tile: [seqPad + up(hs, 16), seqPad + up(hs, 16) + maxTileRows * T] };
+    return { onchip, maxTileRows };
+  };
+  const one = layoutFor(1);
+  if (one.need) throw new CompileError(one.need);
+  let prefillTokens = 0;
+  for (let T = 128; T >= 2; T /= 2) {
+    if (model.seqLen % T === 0 && !layoutFor(T).need) {
+      prefillTokens = T;
+      break;
+    }
   }
-  const segMax = (p: Pattern) => chainGeometry(p, L, hw.groupSize).segments;
-  const rowsPerBatchMax = C * segMax(options.pattern);
-  const accFree = hw.accDepth - seqPad - up(hs, 16);
-  const maxTileRows = Math.floor(accFree / 2 / rowsPerBatchMax) * rowsPerBatchMax;
-  if (maxTileRows < rowsPerBatchMax) throw new CompileError(`accumulation buffer too small: ${seqPad + hs + 2 * rowsPerBatchMax} entries needed, the design has ${hw.accDepth}`);
-  onchip.acc = { sc: 0, ao: seqPad, tile: [seqPad + up(hs, 16), seqPad + up(hs, 16) + maxTileRows] };
+  const { onchip, maxTileRows } = layoutFor(Math.max(1, prefillTokens));
+  const prefillTileRows = maxTileRows;
+  const decodeTileRows = one.maxTileRows;
   const halfBeats = Math.floor(hw.weightDepth / 2);
   onchip.weight = [0, halfBeats * C * L];
-  onchip.scale = [0, maxTileRows];
+  onchip.scale = [0, decodeTileRows];
   const kWindows = Math.ceil(hs / L);
   const kBatchesMax = Math.ceil(model.seqLen / C);
   const vBatches = Math.ceil(hs / C);
@@ -169,19 +189,24 @@ export function makePlan(model: ModelConfig, hw: GenConfig, options: CompileOpti
     const rowsPerBatch = C * g.segments;
     const windows = Math.ceil(K / L);
     const batches = Math.ceil(rows / rowsPerBatch);
-    const batchesPerTile = Math.min(Math.floor(halfBeats / windows), maxTileRows / rowsPerBatch);
-    if (batchesPerTile < 1) throw new CompileError(`weight buffer too small for one ${windows}-window row batch of ${name} (--weight-depth >= ${2 * windows})`);
-    const tiles: Tile[] = [];
-    for (let b = 0; b < batches; b += batchesPerTile) {
-      const nb = Math.min(batchesPerTile, batches - b);
-      tiles.push({ row0: b * rowsPerBatch, rows: Math.min(rows, (b + nb) * rowsPerBatch) - b * rowsPerBatch, beat0: b * windows, beats: nb * windows });
-    }
+    const tilesFor = (tileRows: number): Tile[] => {
+      const batchesPerTile = Math.min(Math.floor(halfBeats / windows), tileRows / rowsPerBatch);
+      if (batchesPerTile < 1) throw new CompileError(`weight buffer too small for one ${windows}-window row batch of ${name} (--weight-depth >= ${2 * windows})`);
+      const tiles: Tile[] = [];
+      for (let b = 0; b < batches; b += batchesPerTile) {
+        const nb = Math.min(batchesPerTile, batches - b);
+        tiles.push({ row0: b * rowsPerBatch, rows: Math.min(rows, (b + nb) * rowsPerBatch) - b * rowsPerBatch, beat0: b * windows, beats: nb * windows });
+      }
+      return tiles;
+    };
+    const tiles = tilesFor(decodeTileRows);
+    const prefillTiles = prefillTokens ? tilesFor(prefillTileRows) : [];
     const lanes = batches * windows * C * L;
     const key = matrixKey(name, layer);
     const weights = layout.alloc(`${key}.w`, 'hbm', weightStreamBytes(lanes, options.precision, grouped));
     const meta = pattern === 'dense' ? undefined : layout.alloc(`${key}.meta`, 'hbm', lanes / 2);
     const scales = layout.alloc(`${key}.scale`, 'hbm', rows * 4);
-    matrices.set(key, { key, name, layer, rows, K, pattern, mode, precision: options.precision, grouped, batches, windows, rowsPerBatch, tiles, weights, meta, scales });
+    matrices.set(key, { key, name, layer, rows, K, pattern, mode, precision: options.precision, grouped, batches, windows, rowsPerBatch, tiles, prefillTiles, weights, meta, scales });
   };
   for (let l = 0; l < model.nLayers; l++) {
     addMatrix('wq', l, model.dim, model.dim);
@@ -199,7 +224,10 @@ export function makePlan(model: ModelConfig, hw: GenConfig, options: CompileOpti
   layout.alloc('gamma.final', 'ddr', model.dim * 4);
   layout.alloc('rope', 'ddr', (hs / 2) * 4);
   layout.alloc('embedding', 'ddr', model.vocabSize * model.dim * 4);
-  layout.alloc('logits', 'ddr', model.vocabSize * 4);
+  // Staging: the host writes the fx embedding rows of a block's tokens here, reads logits back.
+  const Tmax = Math.max(1, prefillTokens);
+  layout.alloc('input', 'ddr', Tmax * model.dim * 4);
+  layout.alloc('logits', 'ddr', Tmax * model.vocabSize * 4);
 
-  return { model, hw, options, modes, C, L, hs, kv, ab, seqPad, maxTileRows, kWindows, kBatchesMax, vBatches, vWindowsMax, matrices, layout, onchip };
+  return { model, hw, options, modes, C, L, hs, kv, ab, seqPad, maxTileRows: decodeTileRows, prefillTokens, kWindows, kBatchesMax, vBatches, vWindowsMax, matrices, layout, onchip };
 }

@@ -228,8 +228,8 @@ export class GoldenMachine {
     const pattern = modes[ins.pattern]!;
     if (ins.wsrc === 'kv' && pattern !== 'dense') throw new Error('KV operands are dense');
     const g = chainGeometry(pattern, L, hw.groupSize);
-    const cols = this.val(ins, 'cols', 16);
-    const rows = this.val(ins, 'rows', 16);
+    const cols = this.val(ins, ins.op === 'MM' ? 'k' : 'cols', 16);
+    const rows = this.val(ins, ins.op === 'MM' ? 'n' : 'rows', 16);
     const tokens = ins.op === 'MM' ? this.val(ins, 'm', 16) : 1;
     const wbase = this.val(ins, 'wbase', 20);
     const abase = this.val(ins, 'abase', 20);
@@ -270,8 +270,10 @@ export class GoldenMachine {
     const A = this.buffers[ins.abuf];
     const B = this.buffers[ins.bbuf];
     const n = rows * len;
+    const dp = ins.dpitch || len;
+    if (dp < len) throw new Error(`dpitch ${dp} is shorter than a row (${len})`);
     this.checkRange(ins.abuf, a, n, 'SFU operand a');
-    this.checkRange(ins.dbuf, d, n, 'SFU result d');
+    this.checkRange(ins.dbuf, d, rows ? (rows - 1) * dp + len : 0, 'SFU result d');
     const obits = SFU_BITS[ins.otype]!;
     const conv = (v: number) => (ins.imm !== 0 && ins.fn !== 'rope' && ins.fn !== 'requant' ? sat(mulShift(v, ins.imm, ins.shift), obits) : sat(v, obits));
     const out = new Array<number>(n);
@@ -327,7 +329,7 @@ export class GoldenMachine {
         break;
       }
     }
-    for (let i = 0; i < n; i++) this.put(ins.dbuf, d + i, out[i]!);
+    for (let i = 0; i < rows; i++) for (let j = 0; j < len; j++) this.put(ins.dbuf, d + i * dp + j, out[i * len + j]!);
     this.stats.sfuElements += n;
   }
 }

@@ -7,9 +7,17 @@ export class IsaEncodeError extends RangeError {
   override name = 'IsaEncodeError';
 }
 
+// Bit slices per field object: the table's fields are fixed, so each is split once.
+const SLICES = new WeakMap<object, ReturnType<typeof slices>>();
+function cachedSlices(f: Pick<FieldSpec, 'name' | 'word' | 'lsb' | 'width'>) {
+  let s = SLICES.get(f);
+  if (!s) SLICES.set(f, (s = slices(f)));
+  return s;
+}
+
 /** ORs `raw` (0 <= raw < 2^width) into the field's bits; fields may span words. */
 export function putBits(words: Uint32Array, f: Pick<FieldSpec, 'name' | 'word' | 'lsb' | 'width'>, raw: number): void {
-  for (const s of slices(f)) {
+  for (const s of cachedSlices(f)) {
     const piece = Math.floor(raw / 2 ** s.fieldLsb) % 2 ** s.width;
     words[s.word] = (words[s.word] | (piece * 2 ** s.lsb)) >>> 0;
   }
@@ -79,17 +87,38 @@ export function fieldRaw(op: OpSpec, f: FieldSpec, v: FieldValue | undefined): n
   }
 }
 
+interface OpInfo {
+  known: Set<string>;
+  dyn: FieldSpec[];
+  slots: { index: FieldSpec; reg: FieldSpec }[];
+}
+const OP_INFO = new Map<OpSpec, OpInfo>();
+function opInfo(op: OpSpec): OpInfo {
+  let i = OP_INFO.get(op);
+  if (!i) {
+    const slots = Array.from({ length: op.slots }, (_, s) => {
+      const lsb = HEADER_BITS + s * SLOT_BITS;
+      const index: FieldSpec = { name: 'slot', word: 0, lsb, width: SLOT_FIELD_BITS, kind: 'uint', doc: '' };
+      const reg: FieldSpec = { name: 'slot', word: 0, lsb: lsb + SLOT_FIELD_BITS, width: SLOT_BITS - SLOT_FIELD_BITS, kind: 'uint', doc: '' };
+      return { index, reg };
+    });
+    OP_INFO.set(op, (i = { known: new Set(['op', 'wait', 'release', ...op.fields.map((x) => x.name)]), dyn: dynFields(op), slots }));
+  }
+  return i;
+}
+
 /** Encodes one instruction into its words (fixed count per opcode). */
 export function encode(instr: Instr | AnyInstr): Uint32Array {
   const op = OPS.get(instr.op);
   if (!op) throw new IsaEncodeError(`unknown instruction '${String(instr.op)}'`);
   const loose = instr as AnyInstr;
-  const known = new Set(['op', 'wait', 'release', ...op.fields.map((x) => x.name)]);
-  for (const k of Object.keys(loose)) if (!known.has(k)) throw new IsaEncodeError(`${op.name}: unknown field '${k}'`);
+  const info = opInfo(op);
+  for (const k in loose) if (!info.known.has(k)) throw new IsaEncodeError(`${op.name}: unknown field '${k}'`);
   const words = new Uint32Array(op.words);
   putBits(words, HEADER[0], op.code);
-  for (const h of HEADER.slice(1)) putBits(words, h, fieldRaw(op, h, loose[h.name]));
-  const dyn = dynFields(op);
+  putBits(words, HEADER[1], fieldRaw(op, HEADER[1], loose.wait));
+  putBits(words, HEADER[2], fieldRaw(op, HEADER[2], loose.release));
+  const dyn = info.dyn;
   const used: { field: string; index: number; reg: number }[] = [];
   for (const x of op.fields) {
     const v = loose[x.name];
@@ -101,9 +130,8 @@ export function encode(instr: Instr | AnyInstr): Uint32Array {
   }
   // Slots are filled in dyn-field order, so each program has exactly one encoding.
   used.forEach((u, s) => {
-    const lsb = HEADER_BITS + s * SLOT_BITS;
-    putBits(words, { name: 'slot', word: 0, lsb, width: SLOT_FIELD_BITS }, u.index);
-    putBits(words, { name: 'slot', word: 0, lsb: lsb + SLOT_FIELD_BITS, width: SLOT_BITS - SLOT_FIELD_BITS }, u.reg);
+    putBits(words, info.slots[s]!.index, u.index);
+    putBits(words, info.slots[s]!.reg, u.reg);
   });
   return words;
 }

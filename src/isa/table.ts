@@ -140,8 +140,8 @@ export const OPCODES = [
     ],
   },
   {
-    name: 'SFU', code: 5, queue: 'SFU', words: 6, slots: 3,
-    doc: 'Special function over `rows` rows of `len` elements (rows dense, pitch = len), in the fixed-point arithmetic of src/numerics/fixed.ts (int32 operands are Q15.16 except the raw accumulators read by requant).',
+    name: 'SFU', code: 5, queue: 'SFU', words: 7, slots: 3,
+    doc: 'Special function over `rows` rows of `len` elements (operand rows dense, pitch = len; result rows `dpitch` apart), in the fixed-point arithmetic of src/numerics/fixed.ts (int32 operands are Q15.16 except the raw accumulators read by requant).',
     fields: [
       f({ name: 'fn', word: 1, lsb: 0, width: 4, kind: 'enum', values: SFU_OPS, doc: 'Function (see the SFU table).' }),
       f({ name: 'causal', word: 1, lsb: 4, width: 1, kind: 'flag', default: false, doc: 'softmax: mask key j of row i when j > pos + i.' }),
@@ -158,6 +158,7 @@ export const OPCODES = [
       f({ name: 'a', word: 4, lsb: 0, width: 20, kind: 'uint', dyn: true, fmt: 'hex', doc: `Operand a ${BUF_ADDR_DOC}.` }),
       f({ name: 'b', word: 4, lsb: 20, width: 20, kind: 'uint', dyn: true, default: 0, fmt: 'hex', doc: `Operand b ${BUF_ADDR_DOC} (second operand, norm weights, rope table).` }),
       f({ name: 'd', word: 5, lsb: 8, width: 20, kind: 'uint', dyn: true, fmt: 'hex', doc: `Result ${BUF_ADDR_DOC}.` }),
+      f({ name: 'dpitch', word: 6, lsb: 0, width: 20, kind: 'uint', default: 0, doc: 'Row pitch of the result d in elements (0: len, rows dense); lets one op write rows into a wider matrix (MM tile results, window-padded MPE inputs).' }),
     ],
   },
   {

@@ -15,6 +15,11 @@ export interface Engine {
    * The returned array may be reused by the next call: copy it to keep it.
    */
   forward(token: number, pos: number): Float32Array;
+  /**
+   * Optional: runs several tokens at positions pos, pos+1, ... at once (an accelerator's prefill)
+   * and returns each position's logits. Must equal calling forward() for each in turn.
+   */
+  prefill?(tokens: readonly number[], pos: number): Float32Array[];
 }
 
 export interface GenerateOptions {
@@ -80,11 +85,24 @@ export function generate(engine: Engine, opts: GenerateOptions): number[] {
   checkGenerate(engine.config, opts.tokens, prompt);
   const k = prompt.length;
   const out: number[] = [];
-  let token = BOS;
-  for (let pos = 0; out.length < opts.tokens; pos++) {
-    const logits = engine.forward(token, pos);
+  const check = (logits: Float32Array, pos: number) => {
     if (logits.length !== engine.config.vocabSize) throw new Error(`engine returned ${logits.length} logits at position ${pos}, expected ${engine.config.vocabSize}`);
     opts.onLogits?.(pos, logits);
+  };
+  let token = BOS;
+  let pos = 0;
+  if (engine.prefill) {
+    // BOS and the prompt in one go; the last row chooses the first generated token.
+    const rows = engine.prefill([BOS, ...prompt], 0);
+    rows.forEach((l, p) => check(l, p));
+    pos = k + 1;
+    token = argmax(rows[k]!);
+    opts.onToken?.(token, 0, k);
+    out.push(token);
+  }
+  for (; out.length < opts.tokens; pos++) {
+    const logits = engine.forward(token, pos);
+    check(logits, pos);
     if (pos < k) {
       token = prompt[pos]!;
     } else {

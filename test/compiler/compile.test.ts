@@ -26,19 +26,23 @@ describe('compiler', () => {
     expect(decodeProgram(a.program)).toEqual(JSON.parse(JSON.stringify(a.instrs)));
   });
 
-  it('llama2-7b compiles without weights in under 10 s; one decode block serves all 2048 positions', () => {
+  it('llama2-7b compiles without weights in under 10 s: a decode block and a 16-token prefill block serve every length', () => {
+    const hw = { ...DEFAULT_CONFIG, actWidth: 16, actDepth: 65536, globalDepth: 1 << 20, accDepth: 65536 };
     const t0 = performance.now();
-    const c = compile({ model: MODEL_PRESETS['llama2-7b']!, hw: DEFAULT_CONFIG, options: { precision: 'int4', actBits: 8, pattern: 'dense' } });
+    const c = compile({ model: MODEL_PRESETS['llama2-7b']!, hw, options: { precision: 'int4', actBits: 8, pattern: 'dense' } });
     const ms = performance.now() - t0;
     expect(ms).toBeLessThan(10_000);
     expect(c.memory).toBeUndefined();
+    expect(c.blocks.map((b) => [b.name, b.tokens])).toEqual([['decode', 1], ['prefill', 16]]);
     const r = lengthAdaptiveReport(c);
     expect(r.maxLength).toBe(2048);
     expect(r.instructionBytes).toBe(c.program.length);
+    expect(r.instructionBytes).toBe(c.blocks[0]!.bytes + c.blocks[1]!.bytes);
     expect(r.storageRatio).toBeGreaterThan(500);
-    // Every layer's 7 matrices plus the classifier load weights; MV count covers them and attention.
-    const mv = c.instrs.filter((i) => i.op === 'MV').length;
-    expect(mv).toBeGreaterThan(32 * 7);
+    // Decode uses MV tiles only, prefill MM tiles for every weight matrix.
+    const block = (n: number) => c.instrs.slice(c.blocks[n]!.start, c.blocks[n]!.start + c.blocks[n]!.count);
+    expect(block(0).some((i) => i.op === 'MM')).toBe(false);
+    expect(block(1).filter((i) => i.op === 'MM').length).toBeGreaterThanOrEqual(32 * 7 + 1);
   }, 60_000);
 
   it('rejects a design that cannot hold the model, naming the buffer', () => {

@@ -25,7 +25,7 @@ describe('ISA table', () => {
 
   it('instruction formats: word counts and queues', () => {
     expect(Object.fromEntries(OPCODES.map((o) => [o.name, [o.code, o.words, o.queue, o.slots]]))).toEqual({
-      LD: [1, 9, 'LD', 2], ST: [2, 9, 'ST', 2], MM: [3, 6, 'MX', 2], MV: [4, 6, 'MX', 2], SFU: [5, 6, 'SFU', 3], SYS: [6, 2, 'SYS', 1], LOOP: [7, 2, 'SYS', 1],
+      LD: [1, 9, 'LD', 2], ST: [2, 9, 'ST', 2], MM: [3, 6, 'MX', 2], MV: [4, 6, 'MX', 2], SFU: [5, 7, 'SFU', 3], SYS: [6, 2, 'SYS', 1], LOOP: [7, 2, 'SYS', 1],
     });
   });
 
