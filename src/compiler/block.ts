@@ -49,6 +49,11 @@ export function emitBlock(plan: Plan, sc: ActScales, T: number): Emitter {
   const aty: SfuType = adt;
   const pb = plan.options.actBits - 1;
   let tileParity = 0;
+  // Exponent slots of the dynamically scaled matmul inputs (0: static scales only). Default on
+  // for INT8 activations only: INT16 rows scaled to full range times 16-bit weight lanes can
+  // overflow the MPE's INT32 results, and static INT16 scales already lose little.
+  const dynamicActs = plan.options.dynamicActs ?? plan.options.actBits === 8;
+  const [dyn1, dyn2, dyn3] = dynamicActs ? [1, 2, 3] : [0, 0, 0];
   let kvParity = 0;
 
   const xfer = (op: 'LD' | 'ST', buf: BufName, dtype: Dtype, region: string, offset: number | LenRef, sram: number, len: number | LenRef, loops: Loops, reads: string[], writes: string[], grp = false) => {
@@ -58,8 +63,8 @@ export function emitBlock(plan: Plan, sc: ActScales, T: number): Emitter {
     e.emit({ op, buf, dtype, space: r.space, addr, chan, chstep: false, sram, len, count0: loops.count0 ?? 1, count1: loops.count1 ?? 1, count2: loops.count2 ?? 1, istride0: loops.istride0 ?? 0, istride1: loops.istride1 ?? 0, istride2: loops.istride2 ?? 0, estride0: loops.estride0 ?? 0, estride1: loops.estride1 ?? 0, estride2: loops.estride2 ?? 0, grp } as never, reads, writes);
   };
 
-  const sfu = (fn: SfuFn, f: { itype: SfuType; otype: SfuType; abuf: BufName; a: number; bbuf?: BufName; b?: number; dbuf: BufName; d: number | LenRef; len: number | LenRef; rows?: number; dpitch?: number; pos?: number | LenRef; causal?: boolean; scale?: { m: number; sh: number }; imm?: number }, reads: string[], writes: string[]) => {
-    e.emit({ op: 'SFU', fn, causal: f.causal ?? false, itype: f.itype, otype: f.otype, shift: f.scale?.sh ?? 0, imm: f.imm ?? f.scale?.m ?? 0, len: f.len, rows: f.rows ?? 1, pos: f.pos ?? 0, abuf: f.abuf, bbuf: f.bbuf ?? 'act', dbuf: f.dbuf, a: f.a, b: f.b ?? 0, d: f.d, dpitch: f.dpitch ?? 0 } as never, reads, writes);
+  const sfu = (fn: SfuFn, f: { itype: SfuType; otype: SfuType; abuf: BufName; a: number; bbuf?: BufName; b?: number; dbuf: BufName; d: number | LenRef; len: number | LenRef; rows?: number; dpitch?: number; pos?: number | LenRef; causal?: boolean; scale?: { m: number; sh: number }; imm?: number; ewr?: number; erd?: number }, reads: string[], writes: string[]) => {
+    e.emit({ op: 'SFU', fn, causal: f.causal ?? false, itype: f.itype, otype: f.otype, shift: f.scale?.sh ?? 0, imm: f.imm ?? f.scale?.m ?? 0, len: f.len, rows: f.rows ?? 1, pos: f.pos ?? 0, abuf: f.abuf, bbuf: f.bbuf ?? 'act', dbuf: f.dbuf, a: f.a, b: f.b ?? 0, d: f.d, dpitch: f.dpitch ?? 0, ewr: f.ewr ?? 0, erd: f.erd ?? 0 } as never, reads, writes);
   };
 
   /** fx -> activation scale: multiplier 1 / (s * 2^FX). */
@@ -69,7 +74,7 @@ export function emitBlock(plan: Plan, sc: ActScales, T: number): Emitter {
   const rowsOp = (len: number, dPitch: number, one: (rows: number, dpitch: number) => void) => one(T, T === 1 || dPitch === len ? 0 : dPitch);
 
   /** All tiles of one matrix: load weights/meta/scales, MV or MM, requantize into `out` (row pitch = matrix rows). */
-  const matmul = (name: MatrixName, layer: number, inAct: number, inRes: string, out: { buf: BufName; addr: number; type: SfuType; res: string; pitch?: number; storeTo?: string }) => {
+  const matmul = (name: MatrixName, layer: number, inAct: number, inRes: string, out: { buf: BufName; addr: number; type: SfuType; res: string; pitch?: number; storeTo?: string }, erd = 0) => {
     const m: MatrixPlan = plan.matrices.get(matrixKey(name, layer))!;
     const CL = C * L;
     const beatBytes = (m.weights.bytes / (m.batches * m.windows)) | 0;
@@ -88,13 +93,13 @@ export function emitBlock(plan: Plan, sc: ActScales, T: number): Emitter {
         // Classifier: each tile's rows go straight out to DDR (row pitch = vocab), so the
         // global buffer holds one tile, not T whole logit rows.
         const buf = out.addr + par * oc.global.logitsHalf;
-        sfu('requant', { itype: 'int32', otype: out.type, abuf: 'acc', a: accBase, bbuf: 'scale', b: oc.scale[par]!, dbuf: out.buf, d: buf, len: t.rows, rows: T }, [`acct${par}`, `s${par}`], [`${out.res}${par}`]);
+        sfu('requant', { itype: 'int32', otype: out.type, abuf: 'acc', a: accBase, bbuf: 'scale', b: oc.scale[par]!, dbuf: out.buf, d: buf, len: t.rows, rows: T, erd }, [`acct${par}`, `s${par}`, `x${erd}`], [`${out.res}${par}`]);
         xfer('ST', out.buf, 'int32', out.storeTo, t.row0 * 4, buf, t.rows, { count0: T, istride0: t.rows, estride0: m.rows * 4 }, [`${out.res}${par}`], [`ddr.${out.storeTo}`]);
         continue;
       }
       // Results are token-major with pitch t.rows; one requant when that is the output pitch.
       rowsOp(t.rows, outPitch, (rows, dpitch) =>
-        sfu('requant', { itype: 'int32', otype: out.type, abuf: 'acc', a: accBase, bbuf: 'scale', b: oc.scale[par]!, dbuf: out.buf, d: out.addr + t.row0, len: t.rows, rows, dpitch }, [`acct${par}`, `s${par}`], [out.res]),
+        sfu('requant', { itype: 'int32', otype: out.type, abuf: 'acc', a: accBase, bbuf: 'scale', b: oc.scale[par]!, dbuf: out.buf, d: out.addr + t.row0, len: t.rows, rows, dpitch, erd }, [`acct${par}`, `s${par}`, `x${erd}`], [out.res]),
       );
     }
   };
@@ -115,11 +120,11 @@ export function emitBlock(plan: Plan, sc: ActScales, T: number): Emitter {
     // Attention: q, k, v projections.
     const inPitch = actPitch(model.dim);
     rowsOp(model.dim, inPitch, (rows, dpitch) =>
-      sfu('rmsnorm', { itype: 'int32', otype: aty, abuf: 'global', a: oc.global.x, bbuf: 'bias', b: gAtt!, dbuf: 'act', d: oc.act.in, len: model.dim, rows, dpitch, scale: quantizeTo(s.xn) }, ['g.x', `b.g${gp}`], ['a.in']),
+      sfu('rmsnorm', { itype: 'int32', otype: aty, abuf: 'global', a: oc.global.x, bbuf: 'bias', b: gAtt!, dbuf: 'act', d: oc.act.in, len: model.dim, rows, dpitch, scale: quantizeTo(s.xn), ewr: dyn1 }, ['g.x', `b.g${gp}`], ['a.in', `x${dyn1}`]),
     );
-    matmul('wq', l, oc.act.in, 'a.in', { buf: 'global', addr: oc.global.qf, type: 'int32', res: 'g.qf' });
-    matmul('wk', l, oc.act.in, 'a.in', { buf: 'global', addr: oc.global.kf, type: 'int32', res: 'g.kf' });
-    matmul('wv', l, oc.act.in, 'a.in', { buf: 'act', addr: oc.act.v, type: aty, res: 'a.v' });
+    matmul('wq', l, oc.act.in, 'a.in', { buf: 'global', addr: oc.global.qf, type: 'int32', res: 'g.qf' }, dyn1);
+    matmul('wk', l, oc.act.in, 'a.in', { buf: 'global', addr: oc.global.kf, type: 'int32', res: 'g.kf' }, dyn1);
+    matmul('wv', l, oc.act.in, 'a.in', { buf: 'act', addr: oc.act.v, type: aty, res: 'a.v' }, dyn1);
     sfu('rope', { itype: 'int32', otype: 'int32', abuf: 'global', a: oc.global.qf, bbuf: 'bias', b: oc.bias.rope, dbuf: 'global', d: oc.global.qf, len: model.dim, rows: T, pos: dyn(REG.POS), imm: hs }, ['g.qf', 'b.rope'], ['g.qf']);
     sfu('rope', { itype: 'int32', otype: 'int32', abuf: 'global', a: oc.global.kf, bbuf: 'bias', b: oc.bias.rope, dbuf: 'global', d: oc.global.kf, len: kv, rows: T, pos: dyn(REG.POS), imm: hs }, ['g.kf', 'b.rope'], ['g.kf']);
     sfu('copy', { itype: 'int32', otype: aty, abuf: 'global', a: oc.global.kf, dbuf: 'act', d: oc.act.k, len: kv, rows: T, scale: quantizeTo(s.k) }, ['g.kf'], ['a.k']);
@@ -194,22 +199,22 @@ export function emitBlock(plan: Plan, sc: ActScales, T: number): Emitter {
 
     // SwiGLU feed-forward.
     rowsOp(model.dim, inPitch, (rows, dpitch) =>
-      sfu('rmsnorm', { itype: 'int32', otype: aty, abuf: 'global', a: oc.global.x, bbuf: 'bias', b: gFfn!, dbuf: 'act', d: oc.act.in, len: model.dim, rows, dpitch, scale: quantizeTo(s.xn2) }, ['g.x', `b.g${gp}`], ['a.in']),
+      sfu('rmsnorm', { itype: 'int32', otype: aty, abuf: 'global', a: oc.global.x, bbuf: 'bias', b: gFfn!, dbuf: 'act', d: oc.act.in, len: model.dim, rows, dpitch, scale: quantizeTo(s.xn2), ewr: dyn2 }, ['g.x', `b.g${gp}`], ['a.in', `x${dyn2}`]),
     );
-    matmul('w1', l, oc.act.in, 'a.in', { buf: 'global', addr: oc.global.h1, type: 'int32', res: 'g.h1' });
-    matmul('w3', l, oc.act.in, 'a.in', { buf: 'global', addr: oc.global.h3, type: 'int32', res: 'g.h3' });
+    matmul('w1', l, oc.act.in, 'a.in', { buf: 'global', addr: oc.global.h1, type: 'int32', res: 'g.h1' }, dyn2);
+    matmul('w3', l, oc.act.in, 'a.in', { buf: 'global', addr: oc.global.h3, type: 'int32', res: 'g.h3' }, dyn2);
     sfu('silu', { itype: 'int32', otype: 'int32', abuf: 'global', a: oc.global.h1, dbuf: 'global', d: oc.global.h1, len: model.hiddenDim, rows: T }, ['g.h1'], ['g.h1']);
     rowsOp(model.hiddenDim, actPitch(model.hiddenDim), (rows, dpitch) =>
-      sfu('mul', { itype: 'int32', otype: aty, abuf: 'global', a: oc.global.h1, bbuf: 'global', b: oc.global.h3, dbuf: 'act', d: oc.act.in, len: model.hiddenDim, rows, dpitch, scale: quantizeTo(s.hm) }, ['g.h1', 'g.h3'], ['a.in']),
+      sfu('mul', { itype: 'int32', otype: aty, abuf: 'global', a: oc.global.h1, bbuf: 'global', b: oc.global.h3, dbuf: 'act', d: oc.act.in, len: model.hiddenDim, rows, dpitch, scale: quantizeTo(s.hm), ewr: dyn3 }, ['g.h1', 'g.h3'], ['a.in', `x${dyn3}`]),
     );
-    matmul('w2', l, oc.act.in, 'a.in', { buf: 'global', addr: oc.global.r, type: 'int32', res: 'g.r' });
+    matmul('w2', l, oc.act.in, 'a.in', { buf: 'global', addr: oc.global.r, type: 'int32', res: 'g.r' }, dyn3);
     sfu('add', { itype: 'int32', otype: 'int32', abuf: 'global', a: oc.global.x, bbuf: 'global', b: oc.global.r, dbuf: 'global', d: oc.global.x, len: model.dim, rows: T }, ['g.x', 'g.r'], ['g.x']);
   }
 
   rowsOp(model.dim, actPitch(model.dim), (rows, dpitch) =>
-    sfu('rmsnorm', { itype: 'int32', otype: aty, abuf: 'global', a: oc.global.x, bbuf: 'bias', b: oc.bias.gammaFinal, dbuf: 'act', d: oc.act.in, len: model.dim, rows, dpitch, scale: quantizeTo(sc.xf) }, ['g.x', 'b.final'], ['a.in']),
+    sfu('rmsnorm', { itype: 'int32', otype: aty, abuf: 'global', a: oc.global.x, bbuf: 'bias', b: oc.bias.gammaFinal, dbuf: 'act', d: oc.act.in, len: model.dim, rows, dpitch, scale: quantizeTo(sc.xf), ewr: dyn1 }, ['g.x', 'b.final'], ['a.in', `x${dyn1}`]),
   );
-  matmul('cls', 0, oc.act.in, 'a.in', { buf: 'global', addr: oc.global.logits, type: 'int32', res: 'g.logits', storeTo: 'logits' });
+  matmul('cls', 0, oc.act.in, 'a.in', { buf: 'global', addr: oc.global.logits, type: 'int32', res: 'g.logits', storeTo: 'logits' }, dyn1);
   e.barrier({ op: 'SYS', fn: 'end', reg: 'L0', imm: 0 } as never);
   return e;
 }

@@ -20,6 +20,8 @@ export interface CompileOptions {
   readonly pattern: Pattern;
   /** GPTQ error feedback when quantizing weights (default on when calibration data exists). */
   readonly gptq?: boolean;
+  /** Per-token power-of-two scaling of the matmul inputs (SFU ewr/erd; default: INT8 activations only). */
+  readonly dynamicActs?: boolean;
 }
 
 export const MATRICES = ['wq', 'wk', 'wv', 'wo', 'w1', 'w3', 'w2'] as const;

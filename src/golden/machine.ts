@@ -13,7 +13,7 @@ import { MpeModel, type MpeTile } from '../arch/mpe/model.ts';
 import { disassemble } from '../isa/asm.ts';
 import { isLenRef, type Instr, type InstrOf } from '../isa/instr.ts';
 import { BUFFERS, DTYPES, OPS, QUEUES, type QueueName } from '../isa/table.ts';
-import { FX, geluFx, layernormRow, mulShift, rmsnormRow, ropeRow, sat, siluFx, softmaxRow, unpackColumnScale } from '../numerics/fixed.ts';
+import { FX, geluFx, layernormRow, mulShift, rmsnormRow, ropeRow, rowQuantize, rowScale, sat, siluFx, softmaxRow, unpackColumnScale, type Multiplier } from '../numerics/fixed.ts';
 import { wrapSigned } from '../numerics/bits.ts';
 import { decodeWeightStream, weightStreamBytes } from '../numerics/quant.ts';
 import { chainGeometry, indexWidth, modeTable } from '../sparsity/pattern.ts';
@@ -46,6 +46,8 @@ export interface MachineStats {
 }
 
 const MAX_LOOP_DEPTH = 4;
+/** Rows per slot of the SFU's dynamic-scaling register file (slots 1..7). */
+export const ROW_SCALE_ENTRIES = 256;
 const DTYPE_BITS: Record<(typeof DTYPES)[number], number> = { int4: 4, int8: 8, int16: 16, int32: 32 };
 const SFU_BITS: Record<string, number> = { int8: 8, int16: 16, int32: 32 };
 
@@ -56,6 +58,8 @@ export class GoldenMachine {
   private readonly mpe: MpeModel;
   private readonly CL: number;
   stats: MachineStats = GoldenMachine.emptyStats();
+  /** The SFU's per-row unscale multipliers, rowScales[slot][row] (slot 0 unused). */
+  readonly rowScales: Multiplier[][] = Array.from({ length: 8 }, () => Array.from({ length: ROW_SCALE_ENTRIES }, () => ({ m: 0, sh: 0 })));
 
   constructor(
     readonly hw: GenConfig,
@@ -275,7 +279,12 @@ export class GoldenMachine {
     this.checkRange(ins.abuf, a, n, 'SFU operand a');
     this.checkRange(ins.dbuf, d, rows ? (rows - 1) * dp + len : 0, 'SFU result d');
     const obits = SFU_BITS[ins.otype]!;
-    const conv = (v: number) => (ins.imm !== 0 && ins.fn !== 'rope' && ins.fn !== 'requant' ? sat(mulShift(v, ins.imm, ins.shift), obits) : sat(v, obits));
+    // With ewr the output scaling waits until a row's exponent is known (see rowExponent).
+    const scaled = ins.imm !== 0 && ins.fn !== 'rope' && ins.fn !== 'requant';
+    const dynamic = scaled && ins.ewr !== 0;
+    if (ins.ewr !== 0 && !scaled) throw new Error('ewr needs an output multiplier (imm) and a function other than rope/requant');
+    if (ins.erd !== 0 && ins.fn !== 'requant') throw new Error('erd applies to requant only');
+    const conv = (v: number) => (dynamic ? v : scaled ? sat(mulShift(v, ins.imm, ins.shift), obits) : sat(v, obits));
     const out = new Array<number>(n);
     const rowA = (i: number) => A.subarray(a + i * len, a + (i + 1) * len);
     switch (ins.fn) {
@@ -323,10 +332,21 @@ export class GoldenMachine {
         for (let i = 0; i < rows; i++) {
           for (let j = 0; j < len; j++) {
             const { m, sh } = ins.imm !== 0 ? { m: ins.imm, sh: ins.shift } : unpackColumnScale(B[b + j]!);
-            out[i * len + j] = sat(mulShift(A[a + i * len + j]!, m, sh), obits);
+            const v = mulShift(A[a + i * len + j]!, m, sh);
+            const u = ins.erd !== 0 ? this.rowScales[ins.erd]![i]! : undefined;
+            out[i * len + j] = sat(u ? mulShift(v, u.m, u.sh) : v, obits);
           }
         }
         break;
+      }
+    }
+    if (dynamic) {
+      if (rows > ROW_SCALE_ENTRIES) throw new Error(`ewr covers at most ${ROW_SCALE_ENTRIES} rows, got ${rows}`);
+      for (let i = 0; i < rows; i++) {
+        const row = out.slice(i * len, (i + 1) * len);
+        const rs = rowScale(row, len, ins.imm, ins.shift, obits);
+        this.rowScales[ins.ewr]![i] = rs.unscale;
+        for (let j = 0; j < len; j++) out[i * len + j] = rowQuantize(row[j]!, rs, obits);
       }
     }
     for (let i = 0; i < rows; i++) for (let j = 0; j < len; j++) this.put(ins.dbuf, d + i * dp + j, out[i * len + j]!);

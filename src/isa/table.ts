@@ -155,6 +155,8 @@ export const OPCODES = [
       f({ name: 'abuf', word: 3, lsb: 16, width: 3, kind: 'enum', values: BUFFERS, doc: 'Buffer of operand a.' }),
       f({ name: 'bbuf', word: 3, lsb: 19, width: 3, kind: 'enum', values: BUFFERS, default: 'act', doc: 'Buffer of operand b.' }),
       f({ name: 'dbuf', word: 3, lsb: 22, width: 3, kind: 'enum', values: BUFFERS, doc: 'Buffer of the result d.' }),
+      f({ name: 'ewr', word: 3, lsb: 25, width: 3, kind: 'uint', default: 0, doc: 'Dynamic per-row scaling of an INT8/INT16 result: k > 0 scales each row i so that its largest magnitude maps to the type maximum, and stores the factor back to the static scale (imm * 2^-shift) in row-scale slot k, entry i (0: static scaling; see rowScale in src/numerics/fixed.ts).' }),
+      f({ name: 'erd', word: 3, lsb: 28, width: 3, kind: 'uint', default: 0, doc: 'requant: k > 0 multiplies row i by the factor in row-scale slot k, entry i, for results of an MV/MM whose input rows were scaled with ewr = k.' }),
       f({ name: 'a', word: 4, lsb: 0, width: 20, kind: 'uint', dyn: true, fmt: 'hex', doc: `Operand a ${BUF_ADDR_DOC}.` }),
       f({ name: 'b', word: 4, lsb: 20, width: 20, kind: 'uint', dyn: true, default: 0, fmt: 'hex', doc: `Operand b ${BUF_ADDR_DOC} (second operand, norm weights, rope table).` }),
       f({ name: 'd', word: 5, lsb: 8, width: 20, kind: 'uint', dyn: true, fmt: 'hex', doc: `Result ${BUF_ADDR_DOC}.` }),

@@ -69,6 +69,42 @@ export function scaleSat(v: number, m: number, sh: number, bits: number): number
   return sat(mulShift(v, m, sh), bits);
 }
 
+/**
+ * Dynamic per-row scaling of a quantized activation row (SFU `ewr`): the row's largest
+ * magnitude M maps to qmax. recip = floor(qmax * 2^32 / M) and q_j = sat(round(v_j * recip /
+ * 2^32)). `unscale` is what the requantizer multiplies by afterwards (SFU `erd`) to return to
+ * the static scale the compiler assumed (imm * 2^-shift): imm * 2^(32 - shift) / recip, as a
+ * 16-bit multiplier and shift computed with exact integer arithmetic.
+ */
+export interface RowScale {
+  readonly recip: number;
+  readonly unscale: Multiplier;
+}
+
+export function rowScale(row: ArrayLike<number>, n: number, imm: number, shift: number, bits: number): RowScale {
+  const qmax = 2 ** (bits - 1) - 1;
+  let M = 0;
+  for (let j = 0; j < n; j++) M = Math.max(M, Math.abs(row[j]!));
+  if (M === 0 || imm === 0) return { recip: 0, unscale: { m: 0, sh: 0 } };
+  const recip = Math.floor((qmax * 2 ** 32) / M);
+  // unscale = imm * 2^(32 - shift) / recip; pick sh so that m lands in [2^15, 2^16).
+  const num = BigInt(imm);
+  const den = BigInt(recip);
+  const mAt = (sh: number): bigint => {
+    const e = 32 - shift + sh;
+    return e >= 0 ? (num << BigInt(e)) / den : num / (den << BigInt(-e));
+  };
+  let sh = Math.floor(Math.log2((65535 * recip) / imm)) - (32 - shift);
+  for (let i = 0; i < 4 && mAt(sh) >= 1n << 16n; i++) sh--;
+  for (let i = 0; i < 4 && mAt(sh + 1) < 1n << 16n; i++) sh++;
+  return { recip, unscale: { m: Number(mAt(sh)), sh } };
+}
+
+/** A row element under dynamic scaling: sat(round(v * recip / 2^32)). */
+export function rowQuantize(v: number, rs: RowScale, bits: number): number {
+  return sat(mulShift(v, rs.recip, 32), bits);
+}
+
 /** A requantization multiplier: value = m * 2^-sh with m an unsigned 16-bit integer. */
 export interface Multiplier {
   readonly m: number;

@@ -66,3 +66,25 @@ describe('golden machine', () => {
     expect(m.regs[1]).toBe(3);
   });
 });
+
+describe('dynamic per-row activation scaling (SFU ewr / erd)', () => {
+  it('each row maps its largest magnitude to the INT8 maximum, and requant with erd restores the static scale', () => {
+    const m = new GoldenMachine({ ...DEFAULT_CONFIG, chains: 4, chainLength: 16, actWidth: 16, weightDepth: 64, accDepth: 256, actDepth: 64, kvDepth: 4096, globalDepth: 4096, biasDepth: 1024 }, new MemoryImage(64, 64));
+    const v = [100, -50, 25, 10, 60000, -90000, 30000, 5];
+    m.buffers.global.set(v, 0);
+    // Static scale 0.5 (imm 0x8000 >> 16) would give row 0 tiny values and saturate row 1.
+    m.run(parseAsm('SFU fn=copy itype=int32 otype=int8 imm=0x8000 shift=16 ewr=2 len=4 rows=2 abuf=global dbuf=act a=0 d=0\nSYS fn=end'));
+    const q = Array.from(m.buffers.act.subarray(0, 8));
+    expect(q).toEqual([127, -63, 32, 13, 85, -127, 42, 0]); // -50 * 127/100 = -63.5 rounds half up
+    // The MPE result of a 1-weight dot product is q itself; requant (x 1 here) with erd = 2
+    // must give back the static-scale values v * 0.5, to within one row quantization step.
+    m.buffers.acc.set(q, 0);
+    m.run(parseAsm('SFU fn=requant itype=int32 otype=int32 imm=0x8000 shift=15 erd=2 len=4 rows=2 abuf=acc dbuf=global a=0 d=100\nSYS fn=end'));
+    const back = Array.from(m.buffers.global.subarray(100, 108));
+    const step = [50 / 127, 45000 / 127];
+    v.forEach((x, i) => expect(Math.abs(back[i]! - x / 2)).toBeLessThanOrEqual(step[i < 4 ? 0 : 1]! + 1));
+    // Without erd the same results stay in the dynamic scale (row 1 would be 354x off).
+    m.run(parseAsm('SFU fn=requant itype=int32 otype=int32 imm=0x8000 shift=15 len=4 rows=2 abuf=acc dbuf=global a=0 d=100\nSYS fn=end'));
+    expect(Array.from(m.buffers.global.subarray(100, 108))).toEqual(q);
+  });
+});
