@@ -105,6 +105,10 @@ export async function runBench(o: { quick: boolean }): Promise<void> {
   await step('verilator dense chain L=16', () => chainSim(16, o.quick ? 100_000 : 400_000, runs));
   await step('MPE efficiency per pattern', async () => mpeEfficiency());
   await step('MPE packing', async () => mpePacking());
+  await step('golden model accuracy and speed, llama2-7b compile', async () => {
+    const { modelBenchItems } = await import('./model.ts');
+    return modelBenchItems(o.quick, (line) => process.stderr.write(`bench:   ${line}\n`));
+  });
 
   const verilator = (await execa('verilator', ['--version'])).stdout.trim();
   const machine = { cpu: cpus()[0]?.model ?? 'unknown', cores: cpus().length, node: process.version, verilator, date: new Date().toISOString() };
