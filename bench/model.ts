@@ -61,6 +61,8 @@ export function pruneModel(w: ModelWeights, pattern: Pattern): ModelWeights {
 export interface AccuracyRow {
   precision: WeightPrecision;
   act: 8 | 16;
+  /** Width of the attention operands (q, K/V cache, probabilities). */
+  attn: 8 | 16;
   sparsity: string;
   weightWidth: number;
   top1: number;
@@ -74,24 +76,25 @@ export interface AccuracyRow {
 export function accuracyTable(positions: number, log: (s: string) => void = () => {}): AccuracyRow[] {
   const w = loadCheckpoint(STORIES);
   const rows: AccuracyRow[] = [];
-  const configs: { precision: WeightPrecision; act: 8 | 16; pattern: Pattern; weightWidth: number }[] = [];
+  const configs: { precision: WeightPrecision; act: 8 | 16; pattern: Pattern; weightWidth: number; attn?: 8 | 16 }[] = [];
   for (const pattern of ['dense', { n: 2, m: 4 }] as Pattern[]) for (const precision of ['int8', 'int4'] as const) for (const act of [16, 8] as const) configs.push({ precision, act, pattern, weightWidth: 16 });
   configs.push({ precision: 'int8', act: 16, pattern: 'dense', weightWidth: 8 });
+  configs.push({ precision: 'int8', act: 8, pattern: 'dense', weightWidth: 16, attn: 16 });
   for (const c of configs) {
     const hw = { ...GOLDEN_HW, weightWidth: c.weightWidth };
-    const options = { precision: c.precision, actBits: c.act, pattern: c.pattern };
+    const options = { precision: c.precision, actBits: c.act, attnBits: c.attn, pattern: c.pattern };
     const compiled = compile({ model: w.config, weights: w, hw, options });
     const t0 = performance.now();
     const r = teacherForced(w, new GoldenEngine(compiled), positions);
     const tps = positions / ((performance.now() - t0) / 1000);
-    const row: AccuracyRow = { precision: c.precision, act: c.act, sparsity: patternName(c.pattern), weightWidth: c.weightWidth, ...r, goldenTokensPerSec: tps };
+    const row: AccuracyRow = { precision: c.precision, act: c.act, attn: c.attn ?? c.act, sparsity: patternName(c.pattern), weightWidth: c.weightWidth, ...r, goldenTokensPerSec: tps };
     if (c.pattern !== 'dense') {
       const pw = pruneModel(w, c.pattern);
       const vs = teacherForced(pw, new GoldenEngine(compile({ model: w.config, weights: pw, hw, options })), positions);
       row.top1VsPruned = vs.top1;
       row.meanKlVsPruned = vs.meanKl;
     }
-    log(`W${c.precision.slice(3)}A${c.act} ${row.sparsity} lanes${c.weightWidth}: top1 ${(row.top1 * 100).toFixed(1)}% KL ${row.meanKl.toFixed(4)}${row.top1VsPruned !== undefined ? ` (vs pruned float: ${(row.top1VsPruned * 100).toFixed(1)}%, KL ${row.meanKlVsPruned!.toFixed(4)})` : ''}, golden ${tps.toFixed(1)} tokens/s`);
+    log(`W${c.precision.slice(3)}A${c.act}${row.attn !== c.act ? ` (attention INT${row.attn})` : ''} ${row.sparsity} lanes${c.weightWidth}: top1 ${(row.top1 * 100).toFixed(1)}% KL ${row.meanKl.toFixed(4)}${row.top1VsPruned !== undefined ? ` (vs pruned float: ${(row.top1VsPruned * 100).toFixed(1)}%, KL ${row.meanKlVsPruned!.toFixed(4)})` : ''}, golden ${tps.toFixed(1)} tokens/s`);
     rows.push(row);
   }
   return rows;
@@ -101,7 +104,7 @@ export function modelBenchItems(quick: boolean, log: (s: string) => void): Bench
   const items: BenchItem[] = [];
   const positions = quick ? 64 : 256;
   for (const r of accuracyTable(positions, log)) {
-    const tag = `W${r.precision.slice(3)}A${r.act} ${r.sparsity}${r.weightWidth !== 16 ? ` (${r.weightWidth}-bit lanes)` : ''}`;
+    const tag = `W${r.precision.slice(3)}A${r.act} ${r.sparsity}${r.weightWidth !== 16 ? ` (${r.weightWidth}-bit lanes)` : ''}${r.attn !== r.act ? ` (INT${r.attn} attention)` : ''}`;
     const cmd = `npm run bench (golden vs float, stories260K, ${positions} teacher-forced positions)`;
     items.push({ name: `golden top-1 agreement, ${tag}`, value: r.top1, unit: 'fraction', command: cmd, runs: 1 });
     items.push({ name: `golden mean KL, ${tag}`, value: r.meanKl, unit: 'nats', command: cmd, runs: 1 });

@@ -13,6 +13,7 @@ import { UsageError, positiveInt } from './errors.ts';
 export interface CompileCliOptions {
   precision?: WeightPrecision;
   actPrecision?: 'int8' | 'int16';
+  kvPrecision?: 'int8' | 'int16';
   sparsity?: Pattern;
   chains?: number;
   chainLen?: number;
@@ -39,6 +40,7 @@ export function addCompileOptions(cmd: Command, forWhom: string): Command {
   return cmd
     .addOption(new Option('--precision <p>', `weight precision${forWhom}`).choices([...WEIGHT_PRECISIONS]))
     .addOption(new Option('--act-precision <p>', `activation precision${forWhom}`).choices(['int8', 'int16']))
+    .addOption(new Option('--kv-precision <p>', `attention operands: q, K/V cache, probabilities (default: --act-precision)${forWhom}`).choices(['int8', 'int16']))
     .option('--sparsity <pattern>', `weight sparsity of the linear layers, dense or N:M e.g. 2:4${forWhom}`, parseSparsity)
     .option('--chains <n>', 'MAC chains (C) of the target design', positiveInt('--chains'))
     .option('--chain-len <n>', 'MAC slices per chain (L)', positiveInt('--chain-len'))
@@ -57,6 +59,7 @@ export function addCompileOptions(cmd: Command, forWhom: string): Command {
 export function resolveCompileOptions(o: CompileCliOptions): { hw: GenConfig; options: CompileOptions } {
   const precision = o.precision ?? 'int8';
   const actBits = o.actPrecision === 'int8' ? 8 : 16;
+  const attnBits = o.kvPrecision === undefined ? actBits : o.kvPrecision === 'int8' ? 8 : 16;
   const pattern = o.sparsity ?? 'dense';
   const d = DEFAULT_CONFIG;
   const sparsity = [...d.sparsity];
@@ -67,7 +70,7 @@ export function resolveCompileOptions(o: CompileCliOptions): { hw: GenConfig; op
     chainLength: o.chainLen ?? d.chainLength,
     groupSize: o.groupSize ?? d.groupSize,
     weightWidth: o.weightWidth ?? d.weightWidth,
-    actWidth: Math.max(d.actWidth, actBits),
+    actWidth: Math.max(d.actWidth, actBits, attnBits),
     sparsity,
     weightPrecisions: d.weightPrecisions.includes(precision) ? d.weightPrecisions : [...d.weightPrecisions, precision],
     actDepth: o.actDepth ?? d.actDepth,
@@ -82,5 +85,5 @@ export function resolveCompileOptions(o: CompileCliOptions): { hw: GenConfig; op
   } catch (e) {
     throw new UsageError((e as Error).message);
   }
-  return { hw, options: { precision, actBits, pattern, gptq: o.gptq !== false } };
+  return { hw, options: { precision, actBits, attnBits, pattern, gptq: o.gptq !== false } };
 }

@@ -47,7 +47,10 @@ export function emitBlock(plan: Plan, sc: ActScales, T: number): Emitter {
   const e = new Emitter();
   const adt: Dtype = plan.options.actBits === 16 ? 'int16' : 'int8';
   const aty: SfuType = adt;
-  const pb = plan.options.actBits - 1;
+  // Attention operands (q, the K/V cache, probabilities) may be wider than the matmul inputs.
+  const kdt: Dtype = plan.attnBits === 16 ? 'int16' : 'int8';
+  const kty: SfuType = kdt;
+  const pb = plan.attnBits - 1;
   let tileParity = 0;
   // Exponent slots of the dynamically scaled matmul inputs (0: static scales only). Default on
   // for INT8 activations only: INT16 rows scaled to full range times 16-bit weight lanes can
@@ -124,21 +127,21 @@ export function emitBlock(plan: Plan, sc: ActScales, T: number): Emitter {
     );
     matmul('wq', l, oc.act.in, 'a.in', { buf: 'global', addr: oc.global.qf, type: 'int32', res: 'g.qf' }, dyn1);
     matmul('wk', l, oc.act.in, 'a.in', { buf: 'global', addr: oc.global.kf, type: 'int32', res: 'g.kf' }, dyn1);
-    matmul('wv', l, oc.act.in, 'a.in', { buf: 'act', addr: oc.act.v, type: aty, res: 'a.v' }, dyn1);
+    matmul('wv', l, oc.act.in, 'a.in', { buf: 'act', addr: oc.act.v, type: kty, res: 'a.v' }, dyn1);
     sfu('rope', { itype: 'int32', otype: 'int32', abuf: 'global', a: oc.global.qf, bbuf: 'bias', b: oc.bias.rope, dbuf: 'global', d: oc.global.qf, len: model.dim, rows: T, pos: dyn(REG.POS), imm: hs }, ['g.qf', 'b.rope'], ['g.qf']);
     sfu('rope', { itype: 'int32', otype: 'int32', abuf: 'global', a: oc.global.kf, bbuf: 'bias', b: oc.bias.rope, dbuf: 'global', d: oc.global.kf, len: kv, rows: T, pos: dyn(REG.POS), imm: hs }, ['g.kf', 'b.rope'], ['g.kf']);
-    sfu('copy', { itype: 'int32', otype: aty, abuf: 'global', a: oc.global.kf, dbuf: 'act', d: oc.act.k, len: kv, rows: T, scale: quantizeTo(s.k) }, ['g.kf'], ['a.k']);
+    sfu('copy', { itype: 'int32', otype: kty, abuf: 'global', a: oc.global.kf, dbuf: 'act', d: oc.act.k, len: kv, rows: T, scale: quantizeTo(s.k) }, ['g.kf'], ['a.k']);
     if (oc.act.qPitch === hs) {
-      sfu('copy', { itype: 'int32', otype: aty, abuf: 'global', a: oc.global.qf, dbuf: 'act', d: oc.act.q, len: model.dim, rows: T, scale: quantizeTo(s.q) }, ['g.qf'], ['a.q']);
+      sfu('copy', { itype: 'int32', otype: kty, abuf: 'global', a: oc.global.qf, dbuf: 'act', d: oc.act.q, len: model.dim, rows: T, scale: quantizeTo(s.q) }, ['g.qf'], ['a.q']);
     } else {
       // Heads narrower than a window: each head starts its own (zero-weight-padded) window.
       for (let t = 0; t < T; t++) {
-        for (let h = 0; h < model.nHeads; h++) sfu('copy', { itype: 'int32', otype: aty, abuf: 'global', a: oc.global.qf + t * model.dim + h * hs, dbuf: 'act', d: oc.act.q + t * qRow + h * oc.act.qPitch, len: hs, scale: quantizeTo(s.q) }, ['g.qf'], ['a.q']);
+        for (let h = 0; h < model.nHeads; h++) sfu('copy', { itype: 'int32', otype: kty, abuf: 'global', a: oc.global.qf + t * model.dim + h * hs, dbuf: 'act', d: oc.act.q + t * qRow + h * oc.act.qPitch, len: hs, scale: quantizeTo(s.q) }, ['g.qf'], ['a.q']);
       }
     }
     // Append the tokens' k (row-major) and v (transposed: one element per dimension row).
-    xfer('ST', 'act', adt, `kcache.${l}`, dyn(REG.KOFF), oc.act.k, kv, { count0: T, istride0: kv, estride0: kv * ab }, ['a.k'], [`hbm.k${l}`]);
-    xfer('ST', 'act', adt, `vcache.${l}`, dyn(REG.VOFF), oc.act.v, 1, { count0: kv, istride0: 1, estride0: model.seqLen * ab, count1: T, istride1: kv, estride1: ab }, ['a.v'], [`hbm.v${l}`]);
+    xfer('ST', 'act', kdt, `kcache.${l}`, dyn(REG.KOFF), oc.act.k, kv, { count0: T, istride0: kv, estride0: kv * ab }, ['a.k'], [`hbm.k${l}`]);
+    xfer('ST', 'act', kdt, `vcache.${l}`, dyn(REG.VOFF), oc.act.v, 1, { count0: kv, istride0: 1, estride0: model.seqLen * ab, count1: T, istride1: kv, estride1: ab }, ['a.v'], [`hbm.v${l}`]);
 
     const aoScale = toMultiplier((2 ** -pb * s.v) / s.ao, [-32, 31]);
     for (let g = 0; g < model.nKvHeads; g++) {
@@ -146,7 +149,7 @@ export function emitBlock(plan: Plan, sc: ActScales, T: number): Emitter {
       const kBase = oc.kv.k[kp]!;
       const vBase = oc.kv.v[kp]!;
       // K tile in MPE beat layout: row p = batch*C + chain, window t of the head.
-      xfer('LD', 'kv', adt, `kcache.${l}`, g * hs * ab, kBase, Math.min(L, hs), {
+      xfer('LD', 'kv', kdt, `kcache.${l}`, g * hs * ab, kBase, Math.min(L, hs), {
         count0: C, estride0: kv * ab, istride0: L,
         count1: plan.kWindows, estride1: L * ab, istride1: C * L,
         count2: dyn(REG.KBATCH), estride2: C * kv * ab, istride2: plan.kWindows * C * L,
@@ -154,7 +157,7 @@ export function emitBlock(plan: Plan, sc: ActScales, T: number): Emitter {
       // V^T tile: row i = batch*C + chain (head dimension), columns = positions; one LD per
       // row batch (the batch stride in the buffer can pass the 16-bit on-chip stride field).
       for (let b = 0; b < plan.vBatches; b++) {
-        xfer('LD', 'kv', adt, `vcache.${l}`, (g * hs + b * C) * model.seqLen * ab, vBase + b * plan.vWindowsMax * C * L, L, {
+        xfer('LD', 'kv', kdt, `vcache.${l}`, (g * hs + b * C) * model.seqLen * ab, vBase + b * plan.vWindowsMax * C * L, L, {
           count0: Math.min(C, hs), estride0: model.seqLen * ab, istride0: L,
           count1: dyn(REG.VWIN), estride1: L * ab, istride1: C * L,
         }, [`hbm.v${l}`], [`kvv${kp}`]);
@@ -165,11 +168,11 @@ export function emitBlock(plan: Plan, sc: ActScales, T: number): Emitter {
         const at = (base: number, r: number | LenRef) => (typeof r === 'number' ? base + r : dyn(r.reg, base + r.offset));
         for (let u = 0; u < kvMul; u++) {
           const h = g * kvMul + u;
-          e.emit({ op: 'MV', pattern: 0, wprec: 'int8', aprec: adt, cols: hs, rows: dyn(REG.CTX), acc: false, wsrc: 'kv', asrc: 'act', wbase: kBase, mbase: 0, sbase: 0, abase: at(oc.act.q + h * oc.act.qPitch, qrow), obase: oc.acc.sc } as never, ['a.q', `kvk${kp}`], ['acc.sc']);
+          e.emit({ op: 'MV', pattern: 0, wprec: 'int8', aprec: kdt, cols: hs, rows: dyn(REG.CTX), acc: false, wsrc: 'kv', asrc: 'act', wbase: kBase, mbase: 0, sbase: 0, abase: at(oc.act.q + h * oc.act.qPitch, qrow), obase: oc.acc.sc } as never, ['a.q', `kvk${kp}`], ['acc.sc']);
           sfu('requant', { itype: 'int32', otype: 'int32', abuf: 'acc', a: oc.acc.sc, dbuf: 'global', d: oc.global.sc, len: dyn(REG.CTXPAD), scale: scoreScale(l) }, ['acc.sc'], ['g.sc']);
-          sfu('softmax', { itype: 'int32', otype: aty, abuf: 'global', a: oc.global.sc, dbuf: 'act', d: oc.act.p, len: dyn(REG.CTXPAD), causal: true, pos }, ['g.sc'], ['a.p']);
+          sfu('softmax', { itype: 'int32', otype: kty, abuf: 'global', a: oc.global.sc, dbuf: 'act', d: oc.act.p, len: dyn(REG.CTXPAD), causal: true, pos }, ['g.sc'], ['a.p']);
           for (let b = 0; b < plan.vBatches; b++) {
-            e.emit({ op: 'MV', pattern: 0, wprec: 'int8', aprec: adt, cols: dyn(REG.CTXPAD), rows: Math.min(C, hs), acc: false, wsrc: 'kv', asrc: 'act', wbase: vBase + b * plan.vWindowsMax * C * L, mbase: 0, sbase: 0, abase: oc.act.p, obase: oc.acc.ao + b * C } as never, ['a.p', `kvv${kp}`], ['acc.ao']);
+            e.emit({ op: 'MV', pattern: 0, wprec: 'int8', aprec: kdt, cols: dyn(REG.CTXPAD), rows: Math.min(C, hs), acc: false, wsrc: 'kv', asrc: 'act', wbase: vBase + b * plan.vWindowsMax * C * L, mbase: 0, sbase: 0, abase: oc.act.p, obase: oc.acc.ao + b * C } as never, ['a.p', `kvv${kp}`], ['acc.ao']);
           }
           sfu('requant', { itype: 'int32', otype: aty, abuf: 'acc', a: oc.acc.ao, dbuf: 'act', d: at(oc.act.in + h * hs, aorow), len: hs, scale: aoScale }, ['acc.ao'], ['a.in']);
         }

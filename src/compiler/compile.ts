@@ -89,20 +89,27 @@ export function compile(input: CompileInput): Compiled {
   }
   const plan = makePlan(model, hw, options);
   const stats = input.stats ?? (weights ? calibrate(weights) : unitStats(model));
-  const scales = scalesFromStats(stats, options.actBits);
+  const scales = scalesFromStats(stats, options.actBits, plan.attnBits);
   const instrs: Instr[] = [];
   const blocks: Block[] = [];
+  const parts: Uint8Array[] = [];
   let bytes = 0;
   const add = (name: string, tokens: number) => {
     const block = emitBlock(plan, scales, tokens).finish();
-    const size = encodeProgram(block).length;
-    blocks.push({ name, tokens, start: instrs.length, byteOffset: bytes, count: block.length, bytes: size });
+    const code = encodeProgram(block);
+    blocks.push({ name, tokens, start: instrs.length, byteOffset: bytes, count: block.length, bytes: code.length });
     for (const i of block) instrs.push(i);
-    bytes += size;
+    parts.push(code);
+    bytes += code.length;
   };
   add('decode', 1);
   if (plan.prefillTokens > 0) add('prefill', plan.prefillTokens);
-  const program = encodeProgram(instrs);
+  const program = new Uint8Array(bytes);
+  let at = 0;
+  for (const p of parts) {
+    program.set(p, at);
+    at += p.length;
+  }
   const memory = weights ? buildMemory(plan, scales, weights, options.gptq === false ? undefined : stats.hessians) : undefined;
   return { plan, scales, instrs, program, blocks, memory, logitScale: 2 ** -FX };
 }

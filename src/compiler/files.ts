@@ -20,13 +20,13 @@ export interface ProgramManifest {
   readonly format: string;
   readonly model: ModelConfig;
   readonly hardware: GenConfig;
-  readonly options: { precision: CompileOptions['precision']; actBits: 8 | 16; sparsity: string };
+  readonly options: { precision: CompileOptions['precision']; actBits: 8 | 16; attnBits: 8 | 16; sparsity: string };
   readonly blocks: readonly Block[];
 }
 
 export function programManifest(c: Compiled): ProgramManifest {
   const p = c.plan;
-  return { format: PROGRAM_FORMAT, model: p.model, hardware: p.hw, options: { precision: p.options.precision, actBits: p.options.actBits, sparsity: patternName(p.options.pattern) }, blocks: c.blocks };
+  return { format: PROGRAM_FORMAT, model: p.model, hardware: p.hw, options: { precision: p.options.precision, actBits: p.options.actBits, attnBits: p.attnBits, sparsity: patternName(p.options.pattern) }, blocks: c.blocks };
 }
 
 export class ProgramLoadError extends Error {}
@@ -49,7 +49,7 @@ export function loadCompiled(dir: string): Compiled {
   }
   const m = json.program;
   if (!m || m.format !== PROGRAM_FORMAT) throw new ProgramLoadError(`${join(dir, 'compile.json')}: not a ${PROGRAM_FORMAT} manifest`);
-  const plan = makePlan(m.model, m.hardware, { precision: m.options.precision, actBits: m.options.actBits, pattern: parsePattern(m.options.sparsity) });
+  const plan = makePlan(m.model, m.hardware, { precision: m.options.precision, actBits: m.options.actBits, attnBits: m.options.attnBits, pattern: parsePattern(m.options.sparsity) });
   const program = new Uint8Array(read('program.bin'));
   let memory: MemoryImage;
   try {

@@ -20,7 +20,9 @@ export interface CompileOptions {
   readonly pattern: Pattern;
   /** GPTQ error feedback when quantizing weights (default on when calibration data exists). */
   readonly gptq?: boolean;
-  /** Per-token power-of-two scaling of the matmul inputs (SFU ewr/erd; default: INT8 activations only). */
+  /** Width of the attention operands: q, the K/V cache, probabilities (default: actBits). */
+  readonly attnBits?: 8 | 16;
+  /** Per-token scaling of the matmul inputs (SFU ewr/erd; default: INT8 activations only). */
   readonly dynamicActs?: boolean;
 }
 
@@ -78,6 +80,8 @@ export interface Plan {
   readonly kv: number;
   /** Bytes of one activation element (KV cache and act buffer). */
   readonly ab: number;
+  /** Bits of the attention operands (q, K/V cache, probabilities). */
+  readonly attnBits: 8 | 16;
   readonly seqPad: number;
   readonly maxTileRows: number;
   /** Tokens per prefill chunk (the MM block); 0 when the buffers hold too little for two. */
@@ -116,7 +120,9 @@ export function makePlan(model: ModelConfig, hw: GenConfig, options: CompileOpti
   if ((C * L) % 32 !== 0) throw new CompileError(`a weight beat of ${C} x ${L} lanes must be a multiple of 32 lanes (the stored weight block)`);
   if (hw.weightDepth * C * L > 2 ** 20) throw new CompileError(`weight buffer of ${hw.weightDepth} beats x ${C * L} lanes passes the 20-bit on-chip element address (--weight-depth <= ${Math.floor(2 ** 20 / (C * L))})`);
   if (hw.actDepth * L > 2 ** 20) throw new CompileError(`activation buffer of ${hw.actDepth} windows x ${L} passes the 20-bit on-chip element address`);
-  const ab = options.actBits / 8;
+  const attnBits = options.attnBits ?? options.actBits;
+  if (hw.actWidth < attnBits) throw new CompileError(`INT${attnBits} attention operands need --act-width >= ${attnBits} (the design has ${hw.actWidth})`);
+  const ab = attnBits / 8;
   const seqPad = up(model.seqLen, L);
   const grouped = maxGroupMultiplier(options.precision, hw.weightWidth) > 1;
 
@@ -231,5 +237,5 @@ export function makePlan(model: ModelConfig, hw: GenConfig, options: CompileOpti
   layout.alloc('input', 'ddr', Tmax * model.dim * 4);
   layout.alloc('logits', 'ddr', Tmax * model.vocabSize * 4);
 
-  return { model, hw, options, modes, C, L, hs, kv, ab, seqPad, maxTileRows: decodeTileRows, prefillTokens, kWindows, kBatchesMax, vBatches, vWindowsMax, matrices, layout, onchip };
+  return { model, hw, options, modes, C, L, hs, kv, ab, attnBits, seqPad, maxTileRows: decodeTileRows, prefillTokens, kWindows, kBatchesMax, vBatches, vWindowsMax, matrices, layout, onchip };
 }

@@ -73,10 +73,13 @@ export function unitStats(c: ModelConfig): ActStats {
 }
 
 /** Per-tensor scales; `margin` > 1 leaves headroom above the calibration maximum. */
-export function scalesFromStats(st: ActStats, bits: number, margin = bits >= 16 ? 2 : 1): ActScales {
-  const f = (m: number) => activationScale(m, bits, margin);
+/** Tensors quantized at the attention width (the rest at the activation width). */
+const ATTENTION_TENSORS = new Set<LayerTensor>(['q', 'k', 'v']);
+
+export function scalesFromStats(st: ActStats, bits: number, attnBits = bits): ActScales {
+  const f = (m: number, b: number) => activationScale(m, b, b >= 16 ? 2 : 1);
   return {
-    layers: st.layers.map((l) => Object.fromEntries(LAYER_TENSORS.map((t) => [t, f(l[t])])) as Record<LayerTensor, number>),
-    xf: f(st.xf),
+    layers: st.layers.map((l) => Object.fromEntries(LAYER_TENSORS.map((t) => [t, f(l[t], ATTENTION_TENSORS.has(t) ? attnBits : bits)])) as Record<LayerTensor, number>),
+    xf: f(st.xf, bits),
   };
 }

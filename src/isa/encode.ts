@@ -17,9 +17,16 @@ function cachedSlices(f: Pick<FieldSpec, 'name' | 'word' | 'lsb' | 'width'>) {
 
 /** ORs `raw` (0 <= raw < 2^width) into the field's bits; fields may span words. */
 export function putBits(words: Uint32Array, f: Pick<FieldSpec, 'name' | 'word' | 'lsb' | 'width'>, raw: number): void {
-  for (const s of cachedSlices(f)) {
+  const sl = cachedSlices(f);
+  if (sl.length === 1 && sl[0]!.width < 32) {
+    // The common case: one slice inside a word, raw < 2^31.
+    const s0 = sl[0]!;
+    words[s0.word] = (words[s0.word]! | ((raw & ((1 << s0.width) - 1)) << s0.lsb)) >>> 0;
+    return;
+  }
+  for (const s of sl) {
     const piece = Math.floor(raw / 2 ** s.fieldLsb) % 2 ** s.width;
-    words[s.word] = (words[s.word] | (piece * 2 ** s.lsb)) >>> 0;
+    words[s.word] = (words[s.word]! | (piece * 2 ** s.lsb)) >>> 0;
   }
 }
 
@@ -29,9 +36,12 @@ export function getBits(words: Uint32Array, f: Pick<FieldSpec, 'name' | 'word' |
   return v;
 }
 
+const RANGES = new WeakMap<FieldSpec, [number, number]>();
 /** Allowed integer range of a field (dyn offsets: see dynRange). */
 export function fieldRange(f: FieldSpec): [number, number] {
-  return f.kind === 'int' ? [-(2 ** (f.width - 1)), 2 ** (f.width - 1) - 1] : [0, 2 ** f.width - 1];
+  let r = RANGES.get(f);
+  if (!r) RANGES.set(f, (r = f.kind === 'int' ? [-(2 ** (f.width - 1)), 2 ** (f.width - 1) - 1] : [0, 2 ** f.width - 1]));
+  return r;
 }
 
 /** Dyn offsets are stored modulo 2^width; both the signed and the unsigned reading are accepted. */
