@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { execa } from 'execa';
-import { mkdtemp, readFile } from 'node:fs/promises';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DEFAULT_CONFIG } from '../../src/arch/config.ts';
@@ -66,6 +66,28 @@ describe('flightgen compile / infer --program', () => {
     expect(a.exitCode).toBe(0);
     expect(a.stdout).toMatch(/^\d+( \d+){5}$/);
     expect(a.stdout).toBe(b.stdout);
+  }, 120_000);
+
+  it('a damaged program folder is a one-line error naming the file and the problem', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'fg-compile-'));
+    const hw = ['--chains', '4', '--weight-width', '16', '--kv-depth', '65536', '--weight-depth', '1024'];
+    expect((await cli(['compile', '--checkpoint', STORIES, '--out', dir, '-q', ...hw])).exitCode).toBe(0);
+    const prog = await readFile(join(dir, 'program.bin'));
+    const infer = () => cli(['infer', '--program', dir, '--engine', 'golden', '--tokens', '2']);
+    await writeFile(join(dir, 'program.bin'), prog.subarray(0, prog.length - 6));
+    let r = await infer();
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toMatch(/program\.bin: .*(truncated|byte)/);
+    await writeFile(join(dir, 'program.bin'), prog);
+    const mem = await readFile(join(dir, 'memory.bin'));
+    await writeFile(join(dir, 'memory.bin'), mem.subarray(0, 100));
+    r = await infer();
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr).toMatch(/memory\.bin: .*bytes, the header announces/);
+    await writeFile(join(dir, 'compile.json'), '{ not json');
+    r = await infer();
+    expect(r.stderr).toMatch(/compile\.json: not valid JSON/);
   }, 120_000);
 
   it('bad input: one line, exit 2, nothing written', async () => {
