@@ -1,14 +1,22 @@
 /**
  * Options shared by `compile` and `infer` (with --checkpoint): the model choices (weight and
  * activation precision, sparsity) and the hardware they compile for. The hardware defaults are
- * DEFAULT_CONFIG's, as for `gen`; the chosen pattern and precision are added to the design's
- * mode and precision tables, and INT16 activations set the DSP A operand to 16 bits.
+ * DEFAULT_CONFIG's, as for `gen`, except the weight lane width (COMPILE_WEIGHT_WIDTH); the chosen
+ * pattern and precision are added to the design's mode and precision tables, and INT16
+ * activations set the DSP A operand to 16 bits.
  */
 import { Option, type Command } from 'commander';
 import { DEFAULT_CONFIG, validateConfig, WEIGHT_PRECISIONS, type GenConfig, type WeightPrecision } from '../arch/config.ts';
 import { parsePattern, patternName, type Pattern } from '../sparsity/pattern.ts';
 import type { CompileOptions } from '../compiler/plan.ts';
 import { UsageError, positiveInt } from './errors.ts';
+
+/**
+ * Weight lane width when compiling a model: 16 bits (still inside the DSP48E2's 18-bit B port)
+ * so INT8 weights carry 16-lane group multipliers (docs/quantization.md). `gen` keeps 8-bit lanes
+ * by default because `--pack 2` needs them.
+ */
+export const COMPILE_WEIGHT_WIDTH = 16;
 
 export interface CompileCliOptions {
   precision?: WeightPrecision;
@@ -45,7 +53,7 @@ export function addCompileOptions(cmd: Command, forWhom: string): Command {
     .option('--chains <n>', 'MAC chains (C) of the target design', positiveInt('--chains'))
     .option('--chain-len <n>', 'MAC slices per chain (L)', positiveInt('--chain-len'))
     .option('--group-size <n>', 'MAC slices per DSP group', positiveInt('--group-size'))
-    .option('--weight-width <bits>', 'weight lane width (16 gives INT8 weights group-wise scales)', positiveInt('--weight-width'))
+    .option('--weight-width <bits>', `MPE weight lane width (default ${COMPILE_WEIGHT_WIDTH}: INT8 weights get group-wise scales; 8: per-row)`, positiveInt('--weight-width'))
     .option('--act-depth <n>', 'activation buffer entries (L-element windows)', positiveInt('--act-depth'))
     .option('--weight-depth <n>', 'weight buffer entries (C x L beats)', positiveInt('--weight-depth'))
     .option('--acc-depth <n>', 'accumulation buffer entries', positiveInt('--acc-depth'))
@@ -69,7 +77,7 @@ export function resolveCompileOptions(o: CompileCliOptions): { hw: GenConfig; op
     chains: o.chains ?? d.chains,
     chainLength: o.chainLen ?? d.chainLength,
     groupSize: o.groupSize ?? d.groupSize,
-    weightWidth: o.weightWidth ?? d.weightWidth,
+    weightWidth: o.weightWidth ?? COMPILE_WEIGHT_WIDTH,
     actWidth: Math.max(d.actWidth, actBits, attnBits),
     sparsity,
     weightPrecisions: d.weightPrecisions.includes(precision) ? d.weightPrecisions : [...d.weightPrecisions, precision],
