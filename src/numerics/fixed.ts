@@ -50,8 +50,8 @@ export function sat(x: number, bits: number): number {
  * sh <= 52 (callers keep products below that; `mulShift` handles the rest).
  */
 export function roundShift(x: number, sh: number): number {
-  if (sh <= 0) return x * P2[-sh]!;
-  return Math.floor((x + P2[sh - 1]!) / P2[sh]!);
+  if (sh <= 0) return x * (P2[-sh] ?? 2 ** -sh);
+  return Math.floor((x + (P2[sh - 1] ?? 2 ** (sh - 1))) / (P2[sh] ?? 2 ** sh));
 }
 
 /** roundShift(a * b, sh), exact for any int32 a and b (bigint when the product passes 2^52). */
