@@ -12,7 +12,10 @@ import { DEFAULT_CONFIG } from '../src/arch/config.ts';
 import { VerilatorSim } from '../src/sim/verilator.ts';
 import { denseChainVectors } from '../src/arch/chain/vectors.ts';
 import { mpeTileCycles } from '../src/arch/mpe/mpe.ts';
-import { chainGeometry, parsePattern, patternName } from '../src/sparsity/pattern.ts';
+import { chainGeometry, modeTable, parsePattern, patternName, type Pattern } from '../src/sparsity/pattern.ts';
+import { synthXilinx, carryCount, ffCount, lutCount } from '../src/synth/xilinx.ts';
+import { expectedCascadeLinks } from '../src/arch/mac/dsp48e2.ts';
+import type { DspBackend } from '../src/arch/mac/mac-slice.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
@@ -93,10 +96,57 @@ function mpePacking(): BenchItem[] {
   });
 }
 
+/**
+ * Yosys synth_xilinx -family xcup (hierarchical) of the default 32-chain x 16-MAC MPE: DSP48E2
+ * count against the generator's MAC count, cascade links in the netlist against the chain
+ * geometry, and LUT/FF per MAC for the whole MPE and for the chains alone (sparse muxes, input
+ * skew, control), per sparsity configuration.
+ */
+async function synthMpe(sparsity: readonly Pattern[], backend: DspBackend): Promise<BenchItem[]> {
+  const config = { ...DEFAULT_CONFIG, top: 'mpe' as const, sparsity, dspBackend: backend };
+  const g = generate(config);
+  const r = await synthXilinx(g.files, g.top.name, { exclude: g.manifest.simModelFiles });
+  const C = config.chains;
+  const L = config.chainLength;
+  const modes = modeTable(sparsity);
+  const expected = expectedCascadeLinks(C, modes.map((q) => chainGeometry(q, L, config.groupSize).segmentLength), L);
+  const chain = r.modules[Object.keys(r.modules).find((n) => n.startsWith('sparse_chain'))!] ?? {};
+  const slice = r.modules[Object.keys(r.modules).find((n) => n.startsWith('mac_slice'))!] ?? {};
+  const label = `MPE ${C}x${L}, ${backend}, modes ${modes.map(patternName).join(',')}`;
+  const command = `synthXilinx (bench/run.ts): gen --top mpe --dsp-backend ${backend} --sparsity ${sparsity.length ? sparsity.map(patternName).join(',') : 'dense'}; yosys synth_xilinx -family xcup -noiopad -noclkbuf (hierarchical)`;
+  const item = (what: string, value: number, unit: string): BenchItem => ({ name: `${label}: ${what}`, value, unit, command, runs: 1 });
+  return [
+    item('synth_xilinx wall time', r.seconds, 's'),
+    item(`DSP48E2 (generator: ${g.manifest.dsps})`, r.dsps, 'DSP'),
+    item(`PCOUT->PCIN links (geometry: ${expected.length}, neighbouring pairs: ${C * (L - 1)})`, r.cascades.length, 'links'),
+    item('LUT per MAC, whole MPE', r.luts / g.manifest.macs, 'LUT'),
+    // LUT1s are mostly buffers left by Yosys' wide-LUT (MUXF7/8) decomposition; Vivado removes them.
+    item('of which LUT1', (r.total.LUT1 ?? 0) / g.manifest.macs, 'LUT'),
+    item('FF per MAC, whole MPE', r.ffs / g.manifest.macs, 'FF'),
+    item('LUT per MAC, chains only', (lutCount(chain) * C + lutCount(slice) * C * L) / g.manifest.macs, 'LUT'),
+    item('FF per MAC, chains only', (ffCount(chain) * C + ffCount(slice) * C * L) / g.manifest.macs, 'FF'),
+    item('CARRY4/8 in the chains', carryCount(chain) * C + carryCount(slice) * C * L, 'cells'),
+    item('RAMB18E2/36E2 + URAM288', r.brams + r.urams, 'cells'),
+  ];
+}
+
+/** About a minute each on 2 cores; --quick keeps the first three. */
+const SYNTH_CONFIGS: { sparsity: string; backend: DspBackend }[] = [
+  { sparsity: '', backend: 'xilinx-dsp48e2' },
+  { sparsity: '2:4', backend: 'xilinx-dsp48e2' },
+  { sparsity: '2:4,1:4,2:8', backend: 'xilinx-dsp48e2' },
+  { sparsity: '1:4,2:8', backend: 'xilinx-dsp48e2' },
+  { sparsity: '2:4,1:4,2:8,4:8,2:16,4:16,8:16', backend: 'xilinx-dsp48e2' },
+  { sparsity: '2:4,1:4,2:8', backend: 'behavioral' },
+];
+
 export async function runBench(o: { quick: boolean }): Promise<void> {
   const runs = o.quick ? 3 : 5;
   const items: BenchItem[] = [];
+  // FLIGHTGEN_BENCH_ONLY=<regexp> runs only the steps whose label matches (e.g. synth_xilinx).
+  const only = process.env.FLIGHTGEN_BENCH_ONLY ? new RegExp(process.env.FLIGHTGEN_BENCH_ONLY) : undefined;
   const step = async (label: string, f: () => Promise<BenchItem | BenchItem[]>) => {
+    if (only && !only.test(label)) return;
     process.stderr.write(`bench: ${label}...\n`);
     const r = await f();
     items.push(...(Array.isArray(r) ? r : [r]));
@@ -105,6 +155,9 @@ export async function runBench(o: { quick: boolean }): Promise<void> {
   await step('verilator dense chain L=16', () => chainSim(16, o.quick ? 100_000 : 400_000, runs));
   await step('MPE efficiency per pattern', async () => mpeEfficiency());
   await step('MPE packing', async () => mpePacking());
+  for (const c of o.quick ? SYNTH_CONFIGS.slice(0, 3) : SYNTH_CONFIGS) {
+    await step(`synth_xilinx MPE 32x16 ${c.backend} ${c.sparsity || 'dense'}`, () => synthMpe(c.sparsity ? c.sparsity.split(',').map(parsePattern) : [], c.backend));
+  }
   await step('golden model accuracy and speed, llama2-7b compile', async () => {
     const { modelBenchItems } = await import('./model.ts');
     return modelBenchItems(o.quick, (line) => process.stderr.write(`bench:   ${line}\n`));

@@ -25,6 +25,15 @@ const MATRIX: Partial<GenConfig>[] = [
   { top: 'mpe', chains: 4, chainLength: 16, actDepth: 64, weightDepth: 256, accDepth: 256 },
   { top: 'mpe', chains: 2, chainLength: 8, sparsity: [], actDepth: 100, weightDepth: 300, accDepth: 1000 },
   { top: 'mpe', chains: 4, chainLength: 16, pack: 2, actDepth: 64, weightDepth: 256, accDepth: 256 },
+  // DSP48E2 instances, linted together with flightgen's DSP48E2 subset model.
+  { top: 'mac', dspBackend: 'xilinx-dsp48e2' },
+  { top: 'mac', actWidth: 27, weightWidth: 18, dspBackend: 'xilinx-dsp48e2' },
+  { top: 'chain', chainLength: 4, dspBackend: 'xilinx-dsp48e2' },
+  { top: 'chain-array', chains: 2, chainLength: 4, dspBackend: 'xilinx-dsp48e2' },
+  { top: 'sparse-chain', dspBackend: 'xilinx-dsp48e2' },
+  { top: 'sparse-chain', pack: 2, dspBackend: 'xilinx-dsp48e2' },
+  { top: 'mpe', chains: 4, chainLength: 16, actDepth: 64, weightDepth: 256, accDepth: 256, dspBackend: 'xilinx-dsp48e2' },
+  { top: 'mpe', chains: 4, chainLength: 16, pack: 2, actDepth: 64, weightDepth: 256, accDepth: 256, dspBackend: 'xilinx-dsp48e2' },
 ];
 
 describe('every generated module is lint-clean', () => {

@@ -4,20 +4,23 @@ import { DEFAULT_CONFIG } from '../../src/arch/config.ts';
 import { VerilatorSim } from '../../src/sim/verilator.ts';
 import { denseChainVectors, firstMismatch, macSliceVectors } from '../../src/arch/chain/vectors.ts';
 import { DenseChainModel } from '../../src/arch/chain/model.ts';
+import { DSP_BACKENDS, type DspBackend } from '../../src/arch/mac/mac-slice.ts';
 
-async function simOf(top: 'mac' | 'chain', chainLength = 4, actWidth = 8, weightWidth = 8) {
-  const g = generate({ ...DEFAULT_CONFIG, top, chainLength, actWidth, weightWidth });
+async function simOf(top: 'mac' | 'chain', chainLength = 4, actWidth = 8, weightWidth = 8, dspBackend: DspBackend = 'behavioral') {
+  const g = generate({ ...DEFAULT_CONFIG, top, chainLength, actWidth, weightWidth, dspBackend });
   return VerilatorSim.build(g.top, g.files);
 }
 
-describe('MAC slice on Verilator vs its TypeScript model', () => {
+// Both backends against the same TypeScript model: the DSP48E2 backend runs on flightgen's own
+// DSP48E2 subset model (rtl-templates/dsp48e2-sim.v.hbs).
+describe.each(DSP_BACKENDS)('MAC slice on Verilator vs its TypeScript model (%s backend)', (backend) => {
   for (const [aw, bw] of [
     [8, 8],
     [16, 8],
     [27, 18],
   ] as const) {
     it(`a${aw} x b${bw}: 5000 random cycles with stalls, resets and extreme values agree cycle by cycle`, async () => {
-      const sim = await simOf('mac', 1, aw, bw);
+      const sim = await simOf('mac', 1, aw, bw, backend);
       const { inputs, expected } = macSliceVectors({ aWidth: aw, bWidth: bw }, { cycles: 5000, seed: aw * 100 + bw, extremeBurstEvery: 4 });
       const out = await sim.run(inputs);
       expect(firstMismatch(expected, out.map((o) => o.p!))).toBeUndefined();
@@ -27,10 +30,10 @@ describe('MAC slice on Verilator vs its TypeScript model', () => {
   }
 });
 
-describe('dense chain on Verilator vs its TypeScript model', () => {
+describe.each(DSP_BACKENDS)('dense chain on Verilator vs its TypeScript model (%s backend)', (backend) => {
   for (const L of [4, 16]) {
     it(`L=${L}: 6000 random cycles agree cycle by cycle`, async () => {
-      const sim = await simOf('chain', L);
+      const sim = await simOf('chain', L, 8, 8, backend);
       const { inputs, expected } = denseChainVectors({ length: L, aWidth: 8, bWidth: 8 }, { cycles: 6000, seed: L, extremeBurstEvery: 5 });
       const out = await sim.run(inputs);
       expect(firstMismatch(expected, out.map((o) => o.p!))).toBeUndefined();
@@ -39,7 +42,7 @@ describe('dense chain on Verilator vs its TypeScript model', () => {
 
   it('L=16 int8 x int16: agrees, and the chain output equals the dot product L+2 cycles later', async () => {
     const p = { length: 16, aWidth: 16, bWidth: 8 };
-    const sim = await simOf('chain', 16, 16, 8);
+    const sim = await simOf('chain', 16, 16, 8, backend);
     const { inputs, expected } = denseChainVectors(p, { cycles: 3000, seed: 7, stallRate: 0, resetRate: 0 });
     const out = await sim.run(inputs);
     expect(firstMismatch(expected, out.map((o) => o.p!))).toBeUndefined();

@@ -27,6 +27,10 @@ describe('MPE on Verilator', () => {
   it('--pack 2 (packed chains, two tokens per pass; odd token counts): RTL = model = plain matrix multiply', async () => {
     await checkMpe({ ...BASE, pack: 2 }, 43);
   });
+
+  it('xilinx-dsp48e2 backend (DSP48E2 instances on flightgen\'s subset model): RTL = model = plain matrix multiply', async () => {
+    await checkMpe({ ...BASE, backend: 'xilinx-dsp48e2' }, 44);
+  });
 });
 
 async function checkMpe(P: MpeParams, seed: number): Promise<void> {

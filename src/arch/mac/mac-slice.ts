@@ -53,7 +53,7 @@ export const macSlice = defineModule<MacSliceParams>(
     const pcout = m.output('pcout', SInt(ACC_WIDTH));
 
     if (p.backend === 'xilinx-dsp48e2') {
-      dsp48e2Slice(m, p, { ce, a, b, pcin, cascEn, accEn, p: pOut, pcout });
+      dsp48e2Slice(m, { ce, a, b, pcin, cascEn, accEn, p: pOut, pcout });
       return;
     }
     const aReg = m.reg('a_reg', a.type, { enable: ce });
