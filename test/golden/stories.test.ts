@@ -2,8 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { compile } from '../../src/compiler/compile.ts';
 import { GoldenEngine } from '../../src/golden/engine.ts';
 import { loadCheckpoint } from '../../src/model/checkpoint.ts';
-import { pruneNM } from '../../src/numerics/quant.ts';
-import type { ModelWeights } from '../../src/model/weights.ts';
+import { pruneModel } from '../../src/model/compare.ts';
 import { agreement, SMALL_HW, STORIES } from './fixtures.ts';
 
 const w = loadCheckpoint(STORIES);
@@ -28,14 +27,8 @@ describe('golden model on stories260K (teacher forced against the float referenc
 
   it('2:4 sparse INT8 weights follow the float model with the same pruned weights (pruning itself is the loss)', () => {
     const c = w.config;
-    const kv = (c.dim * c.nKvHeads) / c.nHeads;
     const pattern = { n: 2, m: 4 } as const;
-    const pr = (m: Float32Array, rows: number, K: number) => pruneNM(m, rows, K, pattern);
-    const pruned: ModelWeights = {
-      ...w,
-      layers: w.layers.map((l) => ({ ...l, wq: pr(l.wq, c.dim, c.dim), wk: pr(l.wk, kv, c.dim), wv: pr(l.wv, kv, c.dim), wo: pr(l.wo, c.dim, c.dim), w1: pr(l.w1, c.hiddenDim, c.dim), w3: pr(l.w3, c.hiddenDim, c.dim), w2: pr(l.w2, c.dim, c.hiddenDim) })),
-      wcls: pr(w.wcls, c.vocabSize, c.dim),
-    };
+    const pruned = pruneModel(w, pattern);
     const compiled = compile({ model: c, weights: pruned, hw: SMALL_HW, options: { precision: 'int8', actBits: 16, pattern } });
     const r = agreement(pruned, new GoldenEngine(compiled), 48);
     expect(r.top1).toBeGreaterThanOrEqual(0.9);

@@ -1,4 +1,4 @@
-import { Bool, defineModule, lit, mux, pack, SInt, split, UInt, type Expr } from '../../hdl/index.ts';
+import { Bool, defineModule, mux, pack, SInt, split, UInt, type Expr } from '../../hdl/index.ts';
 import { COS_TABLE, COS_TABLE_BITS, FX } from '../../numerics/fixed.ts';
 import { delayValid, named, OTYPE_WIDTH, pipe, rom, roundShiftConst, satOtype, satS } from './lib.ts';
 
