@@ -52,7 +52,7 @@ export function emitBlock(plan: Plan, sc: ActScales, T: number): Emitter {
   const kty: SfuType = kdt;
   const pb = plan.attnBits - 1;
   let tileParity = 0;
-  // Exponent slots of the dynamically scaled matmul inputs (0: static scales only). Default on
+  // Row-scale slots of the dynamically scaled matmul inputs (0: static scales only). Default on
   // for INT8 activations only: INT16 rows scaled to full range times 16-bit weight lanes can
   // overflow the MPE's INT32 results, and static INT16 scales already lose little.
   const dynamicActs = plan.options.dynamicActs ?? plan.options.actBits === 8;
