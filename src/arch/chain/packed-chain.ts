@@ -72,11 +72,14 @@ export const packedChain = defineModule<SparseChainParams>('packed_chain', (p) =
       ce,
       a: delayLine(m, ce, packed, `act_${j}`, j),
       b: delayLine(m, ce, ws[j]!, `w_${j}`, j),
-      pcin: prev,
+      // Cascade only inside a DSP group: a group's first slice gets no PCIN wire at all, so
+      // synthesis keeps no PCOUT->PCIN link (and no placement constraint) between groups.
+      pcin: j % G === 0 ? zero : prev,
       casc_en: lit(j % G === 0 ? 0 : 1, Bool),
       acc_en: lit(0, Bool),
     });
     prev = slice.out('pcout');
+    if (j % G === G - 1 && j !== L - 1) m.unused(prev);
     if (j % G !== G - 1) {
       m.unused(slice.out('p'));
       continue;
