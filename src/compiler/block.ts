@@ -86,8 +86,9 @@ export function emitBlock(plan: Plan, sc: ActScales, T: number): Emitter {
       const par = tileParity++ % 2;
       const wb = oc.weight[par]!;
       const accBase = oc.acc.tile[par]!;
-      xfer('LD', 'weight', m.precision, `${m.key}.w`, t.beat0 * beatBytes, wb, CL, { count0: t.beats, istride0: CL, estride0: beatBytes }, [], [`w${par}`], m.grouped);
-      if (m.meta) xfer('LD', 'meta', 'int4', `${m.key}.meta`, (t.beat0 * CL) / 2, wb, CL, { count0: t.beats, istride0: CL, estride0: CL / 2 }, [], [`m${par}`]);
+      // Weight and meta buffer addresses count beats: one row = one beat of C x L lanes.
+      xfer('LD', 'weight', m.precision, `${m.key}.w`, t.beat0 * beatBytes, wb, CL, { count0: t.beats, istride0: 1, estride0: beatBytes }, [], [`w${par}`], m.grouped);
+      if (m.meta) xfer('LD', 'meta', 'int4', `${m.key}.meta`, (t.beat0 * CL) / 2, wb, CL, { count0: t.beats, istride0: 1, estride0: CL / 2 }, [], [`m${par}`]);
       xfer('LD', 'scale', 'int32', `${m.key}.scale`, t.row0 * 4, oc.scale[par]!, t.rows, {}, [], [`s${par}`]);
       const tail = { acc: false, wsrc: 'weight', asrc: 'act', wbase: wb, mbase: wb, sbase: oc.scale[par]!, abase: inAct, obase: accBase };
       const body = T === 1 ? { op: 'MV', pattern: m.mode, wprec: m.precision, aprec: adt, cols: m.K, rows: t.rows, ...tail } : { op: 'MM', pattern: m.mode, wprec: m.precision, aprec: adt, m: T, k: m.K, n: t.rows, ...tail };

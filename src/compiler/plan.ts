@@ -63,6 +63,7 @@ export interface OnChip {
   global: { x: number; qf: number; kf: number; r: number; h1: number; h3: number; sc: number; logits: number; logitsHalf: number };
   /** Tile result halves hold `tileRows x tokens` entries (decode: tokens = 1). */
   acc: { sc: number; ao: number; tile: [number, number] };
+  /** Weight/meta buffer halves, as beat addresses. */
   weight: [number, number];
   scale: [number, number];
   kv: { k: [number, number]; v: [number, number]; kRegion: number; vRegion: number };
@@ -118,7 +119,7 @@ export function makePlan(model: ModelConfig, hw: GenConfig, options: CompileOpti
   if (!(hs % L === 0 || hs < L)) throw new CompileError(`head size ${hs} must be a multiple of the chain length ${L} or smaller than it`);
   if (!(hs % C === 0 || hs < C)) throw new CompileError(`head size ${hs} must be a multiple of the chain count ${C} or smaller than it`);
   if ((C * L) % 32 !== 0) throw new CompileError(`a weight beat of ${C} x ${L} lanes must be a multiple of 32 lanes (the stored weight block)`);
-  if (hw.weightDepth * C * L > 2 ** 20) throw new CompileError(`weight buffer of ${hw.weightDepth} beats x ${C * L} lanes passes the 20-bit on-chip element address (--weight-depth <= ${Math.floor(2 ** 20 / (C * L))})`);
+  if (hw.weightDepth > 2 ** 20) throw new CompileError(`weight buffer of ${hw.weightDepth} beats passes the 20-bit on-chip beat address (--weight-depth <= ${2 ** 20})`);
   if (hw.actDepth * L > 2 ** 20) throw new CompileError(`activation buffer of ${hw.actDepth} windows x ${L} passes the 20-bit on-chip element address`);
   const attnBits = options.attnBits ?? options.actBits;
   if (hw.actWidth < attnBits) throw new CompileError(`INT${attnBits} attention operands need --act-width >= ${attnBits} (the design has ${hw.actWidth})`);
@@ -172,7 +173,7 @@ export function makePlan(model: ModelConfig, hw: GenConfig, options: CompileOpti
   const prefillTileRows = maxTileRows;
   const decodeTileRows = one.maxTileRows;
   const halfBeats = Math.floor(hw.weightDepth / 2);
-  onchip.weight = [0, halfBeats * C * L];
+  onchip.weight = [0, halfBeats]; // beat addresses
   onchip.scale = [0, decodeTileRows];
   const kWindows = Math.ceil(hs / L);
   const kBatchesMax = Math.ceil(model.seqLen / C);

@@ -198,12 +198,15 @@ export class GoldenMachine {
     const sram = this.val(ins, 'sram', 20);
     if (ins.grp && (!load || ins.buf !== 'weight' || bits > 8 || len % 32 !== 0)) throw new Error('grp applies to LD into the weight buffer of int4/int8 rows whose length is a multiple of 32');
     if (bits === 4 && len % 2 !== 0) throw new Error(`int4 rows must hold an even number of elements (len ${len})`);
+    // The weight and meta buffers are addressed in beats (rows are whole beats), the rest in elements.
+    const unit = ins.buf === 'weight' || ins.buf === 'meta' ? this.CL : 1;
+    if (unit > 1 && len % unit !== 0) throw new Error(`rows of the ${ins.buf} buffer are whole beats of ${unit} lanes (len ${len})`);
     const rowBytes = ins.grp ? weightStreamBytes(len, bits === 4 ? 'int4' : 'int8', true) : (len * bits) / 8;
     for (let i2 = 0; i2 < counts[2]!; i2++) {
       for (let i1 = 0; i1 < counts[1]!; i1++) {
         for (let i0 = 0; i0 < counts[0]!; i0++) {
           const ea = addr + i2 * ins.estride2 + i1 * ins.estride1 + i0 * ins.estride0;
-          const sa = sram + i2 * ins.istride2 + i1 * ins.istride1 + i0 * ins.istride0;
+          const sa = (sram + i2 * ins.istride2 + i1 * ins.istride1 + i0 * ins.istride0) * unit;
           if (ea + rowBytes > mem.length) throw new Error(`${ins.space} bytes ${ea}..${ea + rowBytes - 1} are outside the ${mem.length}-byte image`);
           this.checkRange(ins.buf, sa, len, load ? 'LD into' : 'ST from');
           if (load) {
@@ -239,24 +242,26 @@ export class GoldenMachine {
     const abase = this.val(ins, 'abase', 20);
     const obase = this.val(ins, 'obase', 20);
     if (abase % L !== 0) throw new Error(`abase ${abase} is not a multiple of the window size ${L}`);
-    if (wbase % this.CL !== 0) throw new Error(`wbase ${wbase} is not a multiple of the beat size ${this.CL}`);
+    // Weight buffer: wbase/mbase are beat addresses; KV buffer: a beat-aligned element address.
+    if (ins.wsrc === 'kv' && wbase % this.CL !== 0) throw new Error(`wbase ${wbase} is not a multiple of the beat size ${this.CL}`);
+    const wBeat = ins.wsrc === 'kv' ? wbase / this.CL : wbase;
     const windows = Math.ceil(cols / L);
     const batches = Math.ceil(rows / (hw.chains * g.segments));
     const wbuf = ins.wsrc === 'kv' ? this.buffers.kv : this.buffers.weight;
     const abuf = ins.asrc === 'global' ? this.buffers.global : this.buffers.act;
-    this.checkRange(ins.wsrc, wbase, batches * windows * this.CL, `${ins.op} weights`);
+    this.checkRange(ins.wsrc, wBeat * this.CL, batches * windows * this.CL, `${ins.op} weights`);
     this.checkRange(ins.asrc, abase, tokens * windows * L, `${ins.op} activations`);
     this.checkRange('acc', obase, (tokens - 1) * rows + rows, `${ins.op} results`);
-    if (ins.wsrc === 'weight' && pattern !== 'dense') this.checkRange('meta', ins.mbase, batches * windows * this.CL, `${ins.op} indexes`);
+    if (ins.wsrc === 'weight' && pattern !== 'dense') this.checkRange('meta', ins.mbase * this.CL, batches * windows * this.CL, `${ins.op} indexes`);
     const CL = this.CL;
     const meta = this.buffers.meta;
     const zeros = new Int32Array(CL);
-    const tile: MpeTile = { mode: ins.pattern, rows, batches, windows, tokens, actBase: abase / L, actStride: windows, wBase: wbase / CL, outBase: obase, outStride: rows, accumulate: ins.acc };
+    const tile: MpeTile = { mode: ins.pattern, rows, batches, windows, tokens, actBase: abase / L, actStride: windows, wBase: wBeat, outBase: obase, outStride: rows, accumulate: ins.acc };
     const { cycles } = this.mpe.run(tile, {
       act: (a) => abuf.subarray(a * L, a * L + L),
       weights: (a) => ({
         w: wbuf.subarray(a * CL, a * CL + CL),
-        idx: ins.wsrc === 'kv' || pattern === 'dense' ? zeros : meta.subarray(ins.mbase + a * CL - wbase, ins.mbase + a * CL - wbase + CL),
+        idx: ins.wsrc === 'kv' || pattern === 'dense' ? zeros : meta.subarray((ins.mbase + a - wBeat) * CL, (ins.mbase + a - wBeat + 1) * CL),
       }),
     });
     this.stats.mpeCycles += cycles;
