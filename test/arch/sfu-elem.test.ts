@@ -4,14 +4,14 @@
  * types, multipliers and shifts, and random input gaps and output stalls.
  */
 import { describe, expect, it } from 'vitest';
-import { Design, emitDesign } from '../../src/hdl/index.ts';
-import { VerilatorSim, type PortValue } from '../../src/sim/verilator.ts';
+import { lazySideBySide } from '../fixtures/side-by-side.ts';
+import type { PortValue } from '../../src/sim/verilator.ts';
 import { FX_ONE, INT32_MAX, INT32_MIN, packColumnScale } from '../../src/numerics/fixed.ts';
 import { packFields, toSignedBig } from '../../src/numerics/bits.ts';
 import { Rng } from '../../src/util/random.ts';
 import { ELEM_FNS, ELEM_LATENCY, fnCode, sfuElem } from '../../src/arch/sfu/elem.ts';
 import { elemRef, type ElemBeat } from '../../src/arch/sfu/model.ts';
-import { runUnit, sideBySide } from '../../src/arch/sfu/stimulus.ts';
+import { runUnit } from '../../src/arch/sfu/stimulus.ts';
 
 /** Edge operands: int32 limits, 0, +-1, +-1.0, and both sides of the points where the sigmoid's e becomes 0 (|t| = 772248) for silu and gelu. */
 const EDGES = [INT32_MIN, INT32_MAX, INT32_MIN + 1, INT32_MAX - 1, 0, -1, 1, FX_ONE, -FX_ONE, 772247, 772248, -772247, -772248, 2 ** 20 - 1, 2 ** 20, -(2 ** 20), 453733, 453734, 453735, -453734, -453735, 2 ** 31 / 1.702, -(2 ** 31) / 1.702].map(Math.trunc);
@@ -35,15 +35,7 @@ function fxValue(rng: Rng): number {
 
 /** 4 lanes and 1 lane side by side: one Verilator build. */
 const LANES = [4, 1];
-let built: Promise<VerilatorSim> | undefined;
-function elemSim(): Promise<VerilatorSim> {
-  built ??= (async () => {
-    const d = new Design();
-    const top = d.elaborate(sideBySide, { name: 'sfu_elem_tb', units: LANES.map((lanes) => ({ gen: sfuElem, params: { lanes } })) });
-    return VerilatorSim.build(top, emitDesign(d, top));
-  })();
-  return built;
-}
+const elemSim = lazySideBySide('sfu_elem_tb', LANES.map((lanes) => ({ gen: sfuElem, params: { lanes } })));
 const run = async (lanes: number, cycles: Record<string, PortValue>[]) => runUnit(await elemSim(), LANES.indexOf(lanes), cycles);
 
 async function runElem(lanes: number, beats: number, seed: number): Promise<void> {

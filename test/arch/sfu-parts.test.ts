@@ -4,9 +4,10 @@
  * on random and edge operands.
  */
 import { describe, expect, it } from 'vitest';
-import { Design, emitDesign, type ModuleGenerator } from '../../src/hdl/index.ts';
-import { runUnit, sideBySide } from '../../src/arch/sfu/stimulus.ts';
-import { VerilatorSim, type PortValue } from '../../src/sim/verilator.ts';
+import { lazySideBySide } from '../fixtures/side-by-side.ts';
+import type { ModuleGenerator } from '../../src/hdl/index.ts';
+import { runUnit } from '../../src/arch/sfu/stimulus.ts';
+import type { PortValue } from '../../src/sim/verilator.ts';
 import { FX_ONE, INT32_MAX, INT32_MIN, mulShift, pow2neg, sat } from '../../src/numerics/fixed.ts';
 import { toSignedBig } from '../../src/numerics/bits.ts';
 import { Rng } from '../../src/util/random.ts';
@@ -48,15 +49,7 @@ const UNITS = [
   { gen: sfuIsqrtSeq, params: { w: 64 } },
   { gen: sfuDivSeq, params: { xw: 78, dw: 16, qw: 63 } },
 ] as const;
-let built: Promise<VerilatorSim> | undefined;
-function parts(): Promise<VerilatorSim> {
-  built ??= (async () => {
-    const d = new Design();
-    const top = d.elaborate(sideBySide, { name: 'sfu_parts_tb', units: UNITS });
-    return VerilatorSim.build(top, emitDesign(d, top));
-  })();
-  return built;
-}
+const parts = lazySideBySide('sfu_parts_tb', UNITS);
 const unit = (gen: ModuleGenerator<any>, params: unknown) => UNITS.findIndex((u) => u.gen === gen && JSON.stringify(u.params) === JSON.stringify(params));
 /** A sim-like handle running one unit of the wrapper. */
 async function build<P>(gen: ModuleGenerator<P>, params: P): Promise<{ sim: { run: (c: Record<string, PortValue>[]) => Promise<Record<string, bigint>[]> } }> {

@@ -5,14 +5,13 @@
  * (saturating products), every output type, random beat gaps, cycle-exact in_ready gaps.
  */
 import { describe, expect, it } from 'vitest';
-import { Design, emitDesign } from '../../src/hdl/index.ts';
-import { VerilatorSim } from '../../src/sim/verilator.ts';
+import { lazySideBySide } from '../fixtures/side-by-side.ts';
 import { FX_ONE, INT32_MAX, INT32_MIN, layernormRow, rmsnormRow } from '../../src/numerics/fixed.ts';
 import { packFields, toSignedBig } from '../../src/numerics/bits.ts';
 import { Rng } from '../../src/util/random.ts';
 import { NORM_GAP, NORM_MEAN_GAP, NORM_OUT_LATENCY, normRowCycles, sfuRmsnorm } from '../../src/arch/sfu/rmsnorm.ts';
 import { convert } from '../../src/arch/sfu/model.ts';
-import { beatsOf, runUnit, scheduleRows, sideBySide, type RowStimulus } from '../../src/arch/sfu/stimulus.ts';
+import { beatsOf, runUnit, scheduleRows, type RowStimulus } from '../../src/arch/sfu/stimulus.ts';
 
 interface Row {
   x: number[];
@@ -56,15 +55,7 @@ function gammas(rng: Rng, n: number): number[] {
 
 /** 4 lanes and 1 lane side by side: one Verilator build. */
 const LANES = [4, 1];
-let built: Promise<VerilatorSim> | undefined;
-function normSim(): Promise<VerilatorSim> {
-  built ??= (async () => {
-    const d = new Design();
-    const top = d.elaborate(sideBySide, { name: 'sfu_rmsnorm_tb', units: LANES.map((lanes) => ({ gen: sfuRmsnorm, params: { lanes } })) });
-    return VerilatorSim.build(top, emitDesign(d, top));
-  })();
-  return built;
-}
+const normSim = lazySideBySide('sfu_rmsnorm_tb', LANES.map((lanes) => ({ gen: sfuRmsnorm, params: { lanes } })));
 
 async function runNorm(lanes: number, rows: Row[], seed: number, tight = false): Promise<void> {
   const rng = new Rng(seed);

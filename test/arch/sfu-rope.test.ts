@@ -5,14 +5,14 @@
  * int32 extremes (saturation), with input gaps and output stalls.
  */
 import { describe, expect, it } from 'vitest';
-import { Design, emitDesign } from '../../src/hdl/index.ts';
-import { VerilatorSim, type PortValue } from '../../src/sim/verilator.ts';
+import { lazySideBySide } from '../fixtures/side-by-side.ts';
+import type { PortValue } from '../../src/sim/verilator.ts';
 import { FX_ONE, INT32_MAX, INT32_MIN, ropeFreqTurns, ropeRow, sat } from '../../src/numerics/fixed.ts';
 import { packFields, toSignedBig } from '../../src/numerics/bits.ts';
 import { Rng } from '../../src/util/random.ts';
 import { ROPE_LATENCY, sfuRope } from '../../src/arch/sfu/rope.ts';
 import { otypeBits } from '../../src/arch/sfu/model.ts';
-import { runUnit, sideBySide } from '../../src/arch/sfu/stimulus.ts';
+import { runUnit } from '../../src/arch/sfu/stimulus.ts';
 
 interface Pair {
   a: number;
@@ -26,15 +26,7 @@ interface Pair {
  * build, and the 1-pair unit is the same pipeline once (linted in sfu-lint.test.ts).
  */
 const PAIRS = [2];
-let built: Promise<VerilatorSim> | undefined;
-function ropeSim(): Promise<VerilatorSim> {
-  built ??= (async () => {
-    const d = new Design();
-    const top = d.elaborate(sideBySide, { name: 'sfu_rope_tb', units: PAIRS.map((pairs) => ({ gen: sfuRope, params: { pairs } })) });
-    return VerilatorSim.build(top, emitDesign(d, top));
-  })();
-  return built;
-}
+const ropeSim = lazySideBySide('sfu_rope_tb', PAIRS.map((pairs) => ({ gen: sfuRope, params: { pairs } })));
 
 async function runRope(pairs: number, items: Pair[], seed: number): Promise<void> {
   const rng = new Rng(seed);

@@ -5,14 +5,13 @@
  * random beat gaps, and the documented in_ready gap checked cycle-exactly.
  */
 import { describe, expect, it } from 'vitest';
-import { Design, emitDesign } from '../../src/hdl/index.ts';
-import { VerilatorSim } from '../../src/sim/verilator.ts';
+import { lazySideBySide } from '../fixtures/side-by-side.ts';
 import { FX_ONE, INT32_MAX, INT32_MIN, softmaxRow } from '../../src/numerics/fixed.ts';
 import { packFields, toSignedBig } from '../../src/numerics/bits.ts';
 import { Rng } from '../../src/util/random.ts';
 import { SOFTMAX_GAP, SOFTMAX_OUT_LATENCY, sfuSoftmax, softmaxRowCycles } from '../../src/arch/sfu/softmax.ts';
 import { convert, otypeBits } from '../../src/arch/sfu/model.ts';
-import { beatsOf, runUnit, scheduleRows, sideBySide, type RowStimulus } from '../../src/arch/sfu/stimulus.ts';
+import { beatsOf, runUnit, scheduleRows, type RowStimulus } from '../../src/arch/sfu/stimulus.ts';
 
 interface Row {
   z: number[];
@@ -48,15 +47,7 @@ function rowValues(rng: Rng, n: number): number[] {
 
 /** 4 lanes and 3 lanes (odd maximum tree, beats not a power of two) side by side: one Verilator build; 1 lane is linted. */
 const LANES = [4, 3];
-let built: Promise<VerilatorSim> | undefined;
-function softmaxSim(): Promise<VerilatorSim> {
-  built ??= (async () => {
-    const d = new Design();
-    const top = d.elaborate(sideBySide, { name: 'sfu_softmax_tb', units: LANES.map((lanes) => ({ gen: sfuSoftmax, params: { lanes } })) });
-    return VerilatorSim.build(top, emitDesign(d, top));
-  })();
-  return built;
-}
+const softmaxSim = lazySideBySide('sfu_softmax_tb', LANES.map((lanes) => ({ gen: sfuSoftmax, params: { lanes } })));
 
 async function runSoftmax(lanes: number, rows: Row[], seed: number, tight = false): Promise<void> {
   const rng = new Rng(seed);
