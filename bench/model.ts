@@ -12,6 +12,7 @@ import { MODEL_PRESETS } from '../src/model/config.ts';
 import { generate } from '../src/model/engine.ts';
 import { pruneModel, teacherForced } from '../src/model/compare.ts';
 import { FloatEngine } from '../src/model/float-ref.ts';
+import type { ModelWeights } from '../src/model/weights.ts';
 import type { WeightPrecision } from '../src/numerics/quant.ts';
 import { patternName, type Pattern } from '../src/sparsity/pattern.ts';
 import type { BenchItem } from './run.ts';
@@ -37,8 +38,7 @@ export interface AccuracyRow {
   goldenTokensPerSec: number;
 }
 
-export function accuracyTable(positions: number, log: (s: string) => void = () => {}): AccuracyRow[] {
-  const w = loadCheckpoint(STORIES);
+export function accuracyTable(w: ModelWeights, positions: number, log: (s: string) => void = () => {}): AccuracyRow[] {
   const rows: AccuracyRow[] = [];
   const configs: { precision: WeightPrecision; act: 8 | 16; pattern: Pattern; weightWidth: number; attn?: 8 | 16 }[] = [];
   for (const pattern of ['dense', { n: 2, m: 4 }] as Pattern[]) for (const precision of ['int8', 'int4'] as const) for (const act of [16, 8] as const) configs.push({ precision, act, pattern, weightWidth: 16 });
@@ -67,14 +67,14 @@ export function accuracyTable(positions: number, log: (s: string) => void = () =
 export function modelBenchItems(quick: boolean, log: (s: string) => void): BenchItem[] {
   const items: BenchItem[] = [];
   const positions = quick ? 64 : 256;
-  for (const r of accuracyTable(positions, log)) {
+  const w = loadCheckpoint(STORIES);
+  for (const r of accuracyTable(w, positions, log)) {
     const tag = `W${r.precision.slice(3)}A${r.act} ${r.sparsity}${r.weightWidth !== 16 ? ` (${r.weightWidth}-bit lanes)` : ''}${r.attn !== r.act ? ` (INT${r.attn} attention)` : ''}`;
     const cmd = `npm run bench (golden vs float, stories260K, ${positions} teacher-forced positions)`;
     items.push({ name: `golden top-1 agreement, ${tag}`, value: r.top1, unit: 'fraction', command: cmd, runs: 1 });
     items.push({ name: `golden mean KL, ${tag}`, value: r.meanKl, unit: 'nats', command: cmd, runs: 1 });
     if (r.top1VsPruned !== undefined) items.push({ name: `golden top-1 vs pruned float, ${tag}`, value: r.top1VsPruned, unit: 'fraction', command: cmd, runs: 1 });
   }
-  const w = loadCheckpoint(STORIES);
   const fe = new FloatEngine(w);
   let t0 = performance.now();
   generate(fe, { tokens: 256 });

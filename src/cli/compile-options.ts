@@ -7,9 +7,9 @@
  */
 import { Option, type Command } from 'commander';
 import { DEFAULT_CONFIG, validateConfig, WEIGHT_PRECISIONS, type GenConfig, type WeightPrecision } from '../arch/config.ts';
-import { parsePattern, patternName, type Pattern } from '../sparsity/pattern.ts';
+import { patternName, type Pattern } from '../sparsity/pattern.ts';
 import type { CompileOptions } from '../compiler/plan.ts';
-import { UsageError, positiveInt } from './errors.ts';
+import { UsageError, positiveInt, sparsityPattern } from './errors.ts';
 
 /**
  * Weight lane width when compiling a model: 16 bits (still inside the DSP48E2's 18-bit B port)
@@ -36,20 +36,12 @@ export interface CompileCliOptions {
   gptq?: boolean;
 }
 
-function parseSparsity(text: string): Pattern {
-  try {
-    return parsePattern(text);
-  } catch (e) {
-    throw new UsageError(`--sparsity: ${(e as Error).message}`);
-  }
-}
-
 export function addCompileOptions(cmd: Command, forWhom: string): Command {
   return cmd
     .addOption(new Option('--precision <p>', `weight precision${forWhom}`).choices([...WEIGHT_PRECISIONS]))
     .addOption(new Option('--act-precision <p>', `activation precision${forWhom}`).choices(['int8', 'int16']))
     .addOption(new Option('--kv-precision <p>', `attention operands: q, K/V cache, probabilities (default: --act-precision)${forWhom}`).choices(['int8', 'int16']))
-    .option('--sparsity <pattern>', `weight sparsity of the linear layers, dense or N:M e.g. 2:4${forWhom}`, parseSparsity)
+    .option('--sparsity <pattern>', `weight sparsity of the linear layers, dense or N:M e.g. 2:4${forWhom}`, sparsityPattern('--sparsity'))
     .option('--chains <n>', 'MAC chains (C) of the target design', positiveInt('--chains'))
     .option('--chain-len <n>', 'MAC slices per chain (L)', positiveInt('--chain-len'))
     .option('--group-size <n>', 'MAC slices per DSP group', positiveInt('--group-size'))

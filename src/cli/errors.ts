@@ -1,3 +1,5 @@
+import { parsePattern, type Pattern } from '../sparsity/pattern.ts';
+
 /** An error meant for the user: printed as one line, exit status 2, no stack trace. */
 export class UsageError extends Error {
   override name = 'UsageError';
@@ -19,5 +21,16 @@ export function list<T>(flag: string, item: (s: string) => T) {
     const parts = text.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
     if (parts.length === 0) throw new UsageError(`${flag} needs at least one value`);
     return parts.map(item);
+  };
+}
+
+/** Parses `dense` or `N:M`, naming the option in the error. */
+export function sparsityPattern(flag: string) {
+  return (text: string): Pattern => {
+    try {
+      return parsePattern(text);
+    } catch (e) {
+      throw new UsageError(`${flag}: ${(e as Error).message}`);
+    }
   };
 }

@@ -108,6 +108,12 @@ export function emitBlock(plan: Plan, sc: ActScales, T: number): Emitter {
     }
   };
 
+  /** RMSNorm of the residual stream into the matmul input rows, quantized with scale `s` (row-scale slot `slot`). */
+  const normIn = (gamma: number, gammaRes: string, s: number, slot: number) =>
+    rowsOp(model.dim, actPitch(model.dim), (rows, dpitch) =>
+      sfu('rmsnorm', { itype: 'int32', otype: aty, abuf: 'global', a: oc.global.x, bbuf: 'bias', b: gamma, dbuf: 'act', d: oc.act.in, len: model.dim, rows, dpitch, scale: quantizeTo(s), ewr: slot }, ['g.x', gammaRes], ['a.in', `x${slot}`]),
+    );
+
   // The tokens' embedding rows (fx, staged by the host in DDR) into the residual stream.
   xfer('LD', 'global', 'int32', 'input', 0, oc.global.x, model.dim, { count0: T, istride0: model.dim, estride0: model.dim * 4 }, [], ['g.x']);
   xfer('LD', 'bias', 'int32', 'gamma.final', 0, oc.bias.gammaFinal, model.dim, {}, [], ['b.final']);
@@ -123,9 +129,7 @@ export function emitBlock(plan: Plan, sc: ActScales, T: number): Emitter {
 
     // Attention: q, k, v projections.
     const inPitch = actPitch(model.dim);
-    rowsOp(model.dim, inPitch, (rows, dpitch) =>
-      sfu('rmsnorm', { itype: 'int32', otype: aty, abuf: 'global', a: oc.global.x, bbuf: 'bias', b: gAtt!, dbuf: 'act', d: oc.act.in, len: model.dim, rows, dpitch, scale: quantizeTo(s.xn), ewr: dyn1 }, ['g.x', `b.g${gp}`], ['a.in', `x${dyn1}`]),
-    );
+    normIn(gAtt!, `b.g${gp}`, s.xn, dyn1);
     matmul('wq', l, oc.act.in, 'a.in', { buf: 'global', addr: oc.global.qf, type: 'int32', res: 'g.qf' }, dyn1);
     matmul('wk', l, oc.act.in, 'a.in', { buf: 'global', addr: oc.global.kf, type: 'int32', res: 'g.kf' }, dyn1);
     matmul('wv', l, oc.act.in, 'a.in', { buf: 'act', addr: oc.act.v, type: kty, res: 'a.v' }, dyn1);
@@ -202,9 +206,7 @@ export function emitBlock(plan: Plan, sc: ActScales, T: number): Emitter {
     sfu('add', { itype: 'int32', otype: 'int32', abuf: 'global', a: oc.global.x, bbuf: 'global', b: oc.global.r, dbuf: 'global', d: oc.global.x, len: model.dim, rows: T }, ['g.x', 'g.r'], ['g.x']);
 
     // SwiGLU feed-forward.
-    rowsOp(model.dim, inPitch, (rows, dpitch) =>
-      sfu('rmsnorm', { itype: 'int32', otype: aty, abuf: 'global', a: oc.global.x, bbuf: 'bias', b: gFfn!, dbuf: 'act', d: oc.act.in, len: model.dim, rows, dpitch, scale: quantizeTo(s.xn2), ewr: dyn2 }, ['g.x', `b.g${gp}`], ['a.in', `x${dyn2}`]),
-    );
+    normIn(gFfn!, `b.g${gp}`, s.xn2, dyn2);
     matmul('w1', l, oc.act.in, 'a.in', { buf: 'global', addr: oc.global.h1, type: 'int32', res: 'g.h1' }, dyn2);
     matmul('w3', l, oc.act.in, 'a.in', { buf: 'global', addr: oc.global.h3, type: 'int32', res: 'g.h3' }, dyn2);
     sfu('silu', { itype: 'int32', otype: 'int32', abuf: 'global', a: oc.global.h1, dbuf: 'global', d: oc.global.h1, len: model.hiddenDim, rows: T }, ['g.h1'], ['g.h1']);
@@ -215,9 +217,7 @@ export function emitBlock(plan: Plan, sc: ActScales, T: number): Emitter {
     sfu('add', { itype: 'int32', otype: 'int32', abuf: 'global', a: oc.global.x, bbuf: 'global', b: oc.global.r, dbuf: 'global', d: oc.global.x, len: model.dim, rows: T }, ['g.x', 'g.r'], ['g.x']);
   }
 
-  rowsOp(model.dim, actPitch(model.dim), (rows, dpitch) =>
-    sfu('rmsnorm', { itype: 'int32', otype: aty, abuf: 'global', a: oc.global.x, bbuf: 'bias', b: oc.bias.gammaFinal, dbuf: 'act', d: oc.act.in, len: model.dim, rows, dpitch, scale: quantizeTo(sc.xf), ewr: dyn1 }, ['g.x', 'b.final'], ['a.in', `x${dyn1}`]),
-  );
+  normIn(oc.bias.gammaFinal, 'b.final', sc.xf, dyn1);
   matmul('cls', 0, oc.act.in, 'a.in', { buf: 'global', addr: oc.global.logits, type: 'int32', res: 'g.logits', storeTo: 'logits' }, dyn1);
   e.barrier({ op: 'SYS', fn: 'end', reg: 'L0', imm: 0 } as never);
   return e;

@@ -12,8 +12,8 @@ import { encodeIndexStream, encodeWeightStream, quantizeMatrix } from '../numeri
 import { patternName } from '../sparsity/pattern.ts';
 import { emitBlock } from './block.ts';
 import { MemoryImage } from './memory.ts';
-import { makePlan, MATRICES, matrixKey, type CompileOptions, type MatrixName, type Plan } from './plan.ts';
-import { calibrate, scalesFromStats, unitStats, type ActScales, type ActStats } from './scales.ts';
+import { makePlan, MATRICES, type CompileOptions, type MatrixName, type Plan } from './plan.ts';
+import { calibrate, scalesFromStats, unitStats, type ActScales, type ActStats, type LayerTensor } from './scales.ts';
 
 export interface Block {
   readonly name: string;
@@ -54,30 +54,19 @@ function matrixWeights(w: ModelWeights, name: MatrixName, layer: number): Float3
   return w.layers[layer]![name as LayerMatrix];
 }
 
-/** Input activation scale of each matrix, and the output conversion after requantization. */
+/** The activation tensor each matrix reads (one table for its scale and its GPTQ statistics). */
+const MATRIX_INPUT: Record<MatrixName, LayerTensor | 'xf'> = { wq: 'xn', wk: 'xn', wv: 'xn', wo: 'ao', w1: 'xn2', w3: 'xn2', w2: 'hm', cls: 'xf' };
+
 /** Calibration key of each matrix's input (see scales.ts). */
 function inputKey(name: MatrixName, layer: number): string {
-  return { wq: 'xn', wk: 'xn', wv: 'xn', wo: 'ao', w1: 'xn2', w3: 'xn2', w2: 'hm', cls: 'xf' }[name] + (name === 'cls' ? '' : `.${layer}`);
+  const t = MATRIX_INPUT[name];
+  return t === 'xf' ? t : `${t}.${layer}`;
 }
 
+/** Input activation scale of a matrix, and its output scale when it writes quantized values (wv -> the V cache) rather than fx. */
 function matrixIO(sc: ActScales, name: MatrixName, layer: number): { inScale: number; outScale: number | null } {
-  const s = sc.layers[layer];
-  switch (name) {
-    case 'wq':
-    case 'wk':
-      return { inScale: s!.xn, outScale: null };
-    case 'wv':
-      return { inScale: s!.xn, outScale: s!.v };
-    case 'wo':
-      return { inScale: s!.ao, outScale: null };
-    case 'w1':
-    case 'w3':
-      return { inScale: s!.xn2, outScale: null };
-    case 'w2':
-      return { inScale: s!.hm, outScale: null };
-    case 'cls':
-      return { inScale: sc.xf, outScale: null };
-  }
+  const t = MATRIX_INPUT[name];
+  return { inScale: t === 'xf' ? sc.xf : sc.layers[layer]![t], outScale: name === 'wv' ? sc.layers[layer]!.v : null };
 }
 
 export function compile(input: CompileInput): Compiled {
@@ -159,4 +148,3 @@ export function compileSummary(c: Compiled, extra: Record<string, unknown> = {})
   };
 }
 
-export { matrixKey };

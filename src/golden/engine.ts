@@ -18,8 +18,6 @@ export class GoldenEngine implements Engine {
   readonly machine: GoldenMachine;
   private readonly instrs: readonly Instr[];
   private next = 0;
-  /** Use the prefill block for prompts (false: one decode block per prompt position). */
-  usePrefill = true;
 
   constructor(private readonly compiled: Compiled) {
     if (!compiled.memory) throw new RangeError('the golden engine needs a memory image (compile with weights)');
@@ -63,17 +61,14 @@ export class GoldenEngine implements Engine {
   /** Runs `tokens` at positions pos.. through the prefill block (chunks of its size). */
   prefill(tokens: readonly number[], pos: number): Float32Array[] {
     const T = this.compiled.plan.prefillTokens;
-    if (!this.usePrefill || T === 0) return tokens.map((t, i) => this.forward(t, pos + i));
+    if (T === 0) return tokens.map((t, i) => this.forward(t, pos + i));
     if (pos !== this.next) throw new RangeError(`position ${pos}: feed positions in order (next is ${this.next})`);
     const out: Float32Array[] = [];
     for (let i = 0; i < tokens.length; i += T) {
       const chunk = tokens.slice(i, i + T);
       // A chunk must not run past seq_len: the tail goes through the decode block instead.
       if (pos + i + T > this.config.seqLen) {
-        for (let j = 0; j < chunk.length; j++) {
-          this.next = pos + i + j;
-          out.push(this.forward(chunk[j]!, pos + i + j));
-        }
+        for (let j = 0; j < chunk.length; j++) out.push(this.forward(chunk[j]!, pos + i + j));
         continue;
       }
       out.push(...this.runBlock('prefill', chunk, pos + i));

@@ -1,11 +1,7 @@
 import { join } from 'node:path';
 import { DEFAULT_CONFIG, type GenConfig } from '../../src/arch/config.ts';
-import { teacherForced } from '../../src/model/compare.ts';
 
 export const STORIES = join(import.meta.dirname, '..', '..', '..', 'shared', 'models', 'stories260K.bin');
 
 /** A small accelerator (4 chains of 16, INT16 activations, 16-bit weight lanes) for fast golden runs. */
 export const SMALL_HW: GenConfig = { ...DEFAULT_CONFIG, chains: 4, chainLength: 16, actWidth: 16, weightWidth: 16, weightDepth: 1024, kvDepth: 1 << 16 };
-
-/** Teacher-forced top-1 agreement and mean KL against the float reference (src/model/compare.ts). */
-export const agreement = teacherForced;

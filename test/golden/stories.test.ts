@@ -2,8 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { compile } from '../../src/compiler/compile.ts';
 import { GoldenEngine } from '../../src/golden/engine.ts';
 import { loadCheckpoint } from '../../src/model/checkpoint.ts';
-import { pruneModel } from '../../src/model/compare.ts';
-import { agreement, SMALL_HW, STORIES } from './fixtures.ts';
+import { pruneModel, teacherForced } from '../../src/model/compare.ts';
+import { SMALL_HW, STORIES } from './fixtures.ts';
 
 const w = loadCheckpoint(STORIES);
 
@@ -19,7 +19,7 @@ describe('golden model on stories260K (teacher forced against the float referenc
     const name = `${c.precision} weights, int${c.actBits} activations, ${c.pattern}`;
     it(name, () => {
       const compiled = compile({ model: w.config, weights: w, hw: SMALL_HW, options: { precision: c.precision, actBits: c.actBits, pattern: c.pattern } });
-      const r = agreement(w, new GoldenEngine(compiled), 48);
+      const r = teacherForced(w, new GoldenEngine(compiled), 48);
       expect(r.top1).toBeGreaterThanOrEqual(c.top1);
       expect(r.meanKl).toBeLessThan(c.kl);
     }, 120_000);
@@ -30,7 +30,7 @@ describe('golden model on stories260K (teacher forced against the float referenc
     const pattern = { n: 2, m: 4 } as const;
     const pruned = pruneModel(w, pattern);
     const compiled = compile({ model: c, weights: pruned, hw: SMALL_HW, options: { precision: 'int8', actBits: 16, pattern } });
-    const r = agreement(pruned, new GoldenEngine(compiled), 48);
+    const r = teacherForced(pruned, new GoldenEngine(compiled), 48);
     expect(r.top1).toBeGreaterThanOrEqual(0.9);
     expect(r.meanKl).toBeLessThan(0.05);
   }, 120_000);

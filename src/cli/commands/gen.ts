@@ -2,8 +2,8 @@ import { Command, Option } from 'commander';
 import { DEFAULT_CONFIG, TOPS, WEIGHT_PRECISIONS, type GenConfig, type TopKind, type WeightPrecision } from '../../arch/config.ts';
 import { generate } from '../../generate.ts';
 import { DSP_BACKENDS, type DspBackend } from '../../arch/mac/mac-slice.ts';
-import { UsageError, list, positiveInt } from '../errors.ts';
-import { parsePattern, type Pattern } from '../../sparsity/pattern.ts';
+import { UsageError, list, positiveInt, sparsityPattern } from '../errors.ts';
+import type { Pattern } from '../../sparsity/pattern.ts';
 
 function weightPrecision(text: string): WeightPrecision {
   if (!(WEIGHT_PRECISIONS as readonly string[]).includes(text)) throw new UsageError(`--precision: unknown weight precision '${text}' (expected ${WEIGHT_PRECISIONS.join(', ')})`);
@@ -16,13 +16,6 @@ function actPrecision(text: string): 8 | 16 {
   throw new UsageError(`--act-precision: unknown activation precision '${text}' (expected int8, int16)`);
 }
 
-function parseSparsity(text: string): Pattern {
-  try {
-    return parsePattern(text);
-  } catch (e) {
-    throw new UsageError(`--sparsity: ${(e as Error).message}`);
-  }
-}
 import { writeOutputDir } from '../output-dir.ts';
 import { getPreset, PRESET_NAMES, type Preset } from '../../targets/presets.ts';
 
@@ -63,7 +56,7 @@ export function registerGen(program: Command): void {
     .option('--chain-len <n>', 'MAC slices per chain (L)', positiveInt('--chain-len'), DEFAULT_CONFIG.chainLength)
     .option('--act-width <bits>', 'activation operand width (DSP A port, <= 27)', positiveInt('--act-width'), DEFAULT_CONFIG.actWidth)
     .option('--weight-width <bits>', 'weight operand width (DSP B port, <= 18)', positiveInt('--weight-width'), DEFAULT_CONFIG.weightWidth)
-    .option('--sparsity <list>', 'N:M patterns selectable at run time, e.g. dense,2:4,1:4,2:8 (dense is always on)', list('--sparsity', parseSparsity), DEFAULT_CONFIG.sparsity)
+    .option('--sparsity <list>', 'N:M patterns selectable at run time, e.g. dense,2:4,1:4,2:8 (dense is always on)', list('--sparsity', sparsityPattern('--sparsity')), DEFAULT_CONFIG.sparsity)
     .addOption(new Option('--pack <n>', 'INT8 MACs per DSP (2: two tokens share each weight; INT8 activations only)').choices(['1', '2']).default('1'))
     .option('--group-size <n>', 'MAC slices per DSP group in a sparse chain', positiveInt('--group-size'), DEFAULT_CONFIG.groupSize)
     .option('--precision <list>', 'weight precisions accepted, e.g. int8,int4', list('--precision', weightPrecision), DEFAULT_CONFIG.weightPrecisions)

@@ -1,25 +1,17 @@
 import { Option, type Command } from 'commander';
 import { readFile, writeFile } from 'node:fs/promises';
-import { UsageError, list } from '../errors.ts';
+import { UsageError, list, sparsityPattern } from '../errors.ts';
 import { DEFAULT_CONFIG } from '../../arch/config.ts';
-import { modeTable, parsePattern, patternName, type Pattern } from '../../sparsity/pattern.ts';
+import { modeTable, patternName, type Pattern } from '../../sparsity/pattern.ts';
 import { AsmError, assemble, disassemble } from '../../isa/asm.ts';
 import { IsaDecodeError } from '../../isa/decode.ts';
 import { IsaEncodeError } from '../../isa/encode.ts';
 import { generateIsaDocs } from '../../isa/docs.ts';
 
-function parseSparsity(text: string): Pattern {
-  try {
-    return parsePattern(text);
-  } catch (e) {
-    throw new UsageError(`--sparsity: ${(e as Error).message}`);
-  }
-}
-
 /** The design's mode table for `pattern=2:4` names (same option and default as `gen`). */
 const sparsityOption = () =>
   new Option('--sparsity <list>', "the design's N:M patterns, in mode-table order after dense (as for gen)")
-    .argParser(list('--sparsity', parseSparsity))
+    .argParser(list('--sparsity', sparsityPattern('--sparsity')))
     .default(DEFAULT_CONFIG.sparsity, DEFAULT_CONFIG.sparsity.map(patternName).join(','));
 
 async function read(path: string): Promise<Buffer> {
