@@ -45,6 +45,8 @@ function elaborateTop(design: Design, c: GenConfig): ModuleDef {
       return design.elaborate(c.pack === 2 ? packedChain : sparseChain, { ...mac, length: c.chainLength, groupSize: c.groupSize, patterns: c.sparsity });
     case 'chain-array':
       return design.elaborate(chainArray, { ...mac, length: c.chainLength, chains: c.chains });
+    case 'flightllm':
+      throw new RangeError('--top flightllm is not available yet');
   }
 }
 

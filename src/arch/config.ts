@@ -8,7 +8,7 @@ import type { Pattern } from '../sparsity/pattern.ts';
 export const WEIGHT_PRECISIONS = ['int8', 'int4'] as const;
 export type WeightPrecision = (typeof WEIGHT_PRECISIONS)[number];
 
-export const TOPS = ['chain-array', 'mpe', 'sparse-chain', 'chain', 'mac'] as const;
+export const TOPS = ['flightllm', 'chain-array', 'mpe', 'sparse-chain', 'chain', 'mac'] as const;
 export type TopKind = (typeof TOPS)[number];
 
 export interface GenConfig {
@@ -44,6 +44,14 @@ export interface GenConfig {
   readonly globalDepth: number;
   /** Bias buffer elements (INT32: norm gammas, RoPE frequency table). */
   readonly biasDepth: number;
+  /** SFU elements per cycle (power of two, at most the chain length and 8). */
+  readonly sfuLanes: number;
+  /** Data width of each external memory port in bits (U280 HBM pseudo-channel: 256). */
+  readonly axiDataBits: number;
+  /** Instructions each engine queue holds between the dispatcher and the engine. */
+  readonly queueDepth: number;
+  /** LOOP nesting depth of the dispatcher. */
+  readonly loopDepth: number;
 }
 
 export const DEFAULT_CONFIG: GenConfig = {
@@ -65,6 +73,10 @@ export const DEFAULT_CONFIG: GenConfig = {
   kvDepth: 1 << 20,
   globalDepth: 1 << 17,
   biasDepth: 1 << 15,
+  sfuLanes: 4,
+  axiDataBits: 256,
+  queueDepth: 4,
+  loopDepth: 4,
 };
 
 /** Throws a RangeError naming the first bad field. */
@@ -88,4 +100,12 @@ export function validateConfig(c: GenConfig): void {
   int('globalDepth', c.globalDepth, 2, 1 << 20);
   int('biasDepth', c.biasDepth, 2, 1 << 20);
   int('weightWidth', c.weightWidth, 2, 18);
+  const pow2 = (name: string, v: number, lo: number, hi: number) => {
+    int(name, v, lo, hi);
+    if (v & (v - 1)) throw new RangeError(`${name} must be a power of two, got ${v}`);
+  };
+  pow2('sfuLanes', c.sfuLanes, 1, 8);
+  pow2('axiDataBits', c.axiDataBits, 64, 1024);
+  int('queueDepth', c.queueDepth, 1, 64);
+  int('loopDepth', c.loopDepth, 1, 8);
 }

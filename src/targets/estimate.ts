@@ -86,6 +86,7 @@ export function macSlices(c: GenConfig): number {
       return c.chainLength;
     case 'chain-array':
     case 'mpe':
+    case 'flightllm':
       return c.chains * c.chainLength;
   }
 }

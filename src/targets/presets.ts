@@ -37,6 +37,10 @@ const MODEL_BUFFERS = {
 
 const FLIGHTLLM_COMMON = {
   top: 'mpe',
+  sfuLanes: 8,
+  axiDataBits: 256,
+  queueDepth: 4,
+  loopDepth: 4,
   chainLength: 16,
   actWidth: 8,
   weightWidth: 8,
@@ -86,6 +90,10 @@ export const PRESETS: Readonly<Record<PresetName, Preset>> = {
     device: 'u280',
     config: {
       top: 'mpe',
+      sfuLanes: 4,
+      axiDataBits: 256,
+      queueDepth: 4,
+      loopDepth: 4,
       chains: 4,
       chainLength: 16,
       actWidth: 8,

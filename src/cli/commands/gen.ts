@@ -31,7 +31,8 @@ function presetByName(text: string): Preset {
 const PRESET_OVERRIDABLE: readonly [string, keyof GenConfig][] = [
   ['top', 'top'], ['chains', 'chains'], ['chainLen', 'chainLength'], ['actWidth', 'actWidth'], ['actPrecision', 'actWidth'], ['weightWidth', 'weightWidth'],
   ['dspBackend', 'dspBackend'], ['sparsity', 'sparsity'], ['groupSize', 'groupSize'], ['actDepth', 'actDepth'], ['weightDepth', 'weightDepth'],
-  ['accDepth', 'accDepth'], ['precision', 'weightPrecisions'], ['pack', 'pack'],
+  ['accDepth', 'accDepth'], ['kvDepth', 'kvDepth'], ['globalDepth', 'globalDepth'], ['biasDepth', 'biasDepth'], ['sfuLanes', 'sfuLanes'], ['axiDataBits', 'axiDataBits'],
+  ['precision', 'weightPrecisions'], ['pack', 'pack'],
 ];
 
 /** The preset's configuration with the explicitly given options applied; also the overriding flags. */
@@ -64,14 +65,19 @@ export function registerGen(program: Command): void {
     .option('--act-depth <n>', 'MPE activation buffer entries (L-element windows)', positiveInt('--act-depth'), DEFAULT_CONFIG.actDepth)
     .option('--weight-depth <n>', 'MPE weight buffer entries (C x L weight beats)', positiveInt('--weight-depth'), DEFAULT_CONFIG.weightDepth)
     .option('--acc-depth <n>', 'MPE accumulation buffer entries (INT32)', positiveInt('--acc-depth'), DEFAULT_CONFIG.accDepth)
+    .option('--kv-depth <n>', 'KV tile buffer elements (--top flightllm)', positiveInt('--kv-depth'), DEFAULT_CONFIG.kvDepth)
+    .option('--global-depth <n>', 'global buffer elements, INT32 (--top flightllm)', positiveInt('--global-depth'), DEFAULT_CONFIG.globalDepth)
+    .option('--bias-depth <n>', 'bias buffer elements, INT32 (--top flightllm)', positiveInt('--bias-depth'), DEFAULT_CONFIG.biasDepth)
+    .option('--sfu-lanes <n>', 'SFU elements per cycle (--top flightllm)', positiveInt('--sfu-lanes'), DEFAULT_CONFIG.sfuLanes)
+    .option('--axi-data-bits <n>', 'external memory port width in bits (--top flightllm)', positiveInt('--axi-data-bits'), DEFAULT_CONFIG.axiDataBits)
     .addOption(new Option('--dsp-backend <name>', 'how MAC slices are written').choices([...DSP_BACKENDS]).default(DEFAULT_CONFIG.dspBackend))
     .addOption(new Option('--top <kind>', 'top-level block').choices([...TOPS]).default(DEFAULT_CONFIG.top))
     .option('--out <dir>', 'output folder (replaced atomically)', 'generated')
     .option('--no-locators', 'omit the // file.ts:line source comments')
     .option('-q, --quiet', 'print nothing on success')
-    .action(async (o: { chains: number; chainLen: number; actWidth: number; weightWidth: number; dspBackend: DspBackend; sparsity: Pattern[]; groupSize: number; actDepth: number; weightDepth: number; accDepth: number; precision: WeightPrecision[]; pack: '1' | '2'; actPrecision?: (8 | 16)[]; top: TopKind; preset?: Preset; out: string; locators: boolean; quiet?: boolean }, cmd: Command) => {
+    .action(async (o: { chains: number; chainLen: number; actWidth: number; weightWidth: number; dspBackend: DspBackend; sparsity: Pattern[]; groupSize: number; actDepth: number; weightDepth: number; accDepth: number; kvDepth: number; globalDepth: number; biasDepth: number; sfuLanes: number; axiDataBits: number; precision: WeightPrecision[]; pack: '1' | '2'; actPrecision?: (8 | 16)[]; top: TopKind; preset?: Preset; out: string; locators: boolean; quiet?: boolean }, cmd: Command) => {
       if (o.actPrecision && o.actWidth !== DEFAULT_CONFIG.actWidth) throw new UsageError('give --act-precision or --act-width, not both');
-      const fromOptions: GenConfig = { top: o.top, chains: o.chains, chainLength: o.chainLen, actWidth: o.actPrecision ? Math.max(...o.actPrecision) : o.actWidth, weightWidth: o.weightWidth, dspBackend: o.dspBackend, sparsity: o.sparsity.filter((p) => p !== 'dense'), groupSize: o.groupSize, actDepth: o.actDepth, weightDepth: o.weightDepth, accDepth: o.accDepth, kvDepth: DEFAULT_CONFIG.kvDepth, globalDepth: DEFAULT_CONFIG.globalDepth, biasDepth: DEFAULT_CONFIG.biasDepth, weightPrecisions: [...new Set(o.precision)], pack: o.pack === '2' ? 2 : 1 };
+      const fromOptions: GenConfig = { top: o.top, chains: o.chains, chainLength: o.chainLen, actWidth: o.actPrecision ? Math.max(...o.actPrecision) : o.actWidth, weightWidth: o.weightWidth, dspBackend: o.dspBackend, sparsity: o.sparsity.filter((p) => p !== 'dense'), groupSize: o.groupSize, actDepth: o.actDepth, weightDepth: o.weightDepth, accDepth: o.accDepth, kvDepth: o.kvDepth, globalDepth: o.globalDepth, biasDepth: o.biasDepth, sfuLanes: o.sfuLanes, axiDataBits: o.axiDataBits, queueDepth: DEFAULT_CONFIG.queueDepth, loopDepth: DEFAULT_CONFIG.loopDepth, weightPrecisions: [...new Set(o.precision)], pack: o.pack === '2' ? 2 : 1 };
       const { config, overrides } = o.preset ? applyPreset(o.preset, fromOptions, cmd) : { config: fromOptions, overrides: [] };
       let gen;
       try {
