@@ -43,6 +43,10 @@ export interface BufferGeometry {
   readonly sfuWrite: boolean;
   /** Row read port for the MPE (act windows, weight/meta/KV beats). */
   readonly mxRow: boolean;
+  /** Elements the LD engine writes per cycle (element buffers): min(banks, bytes per AXI beat). */
+  readonly ldLanes: number;
+  /** Lanes of the buffer's write port: max(ldLanes, SFU lanes when the SFU may write it). */
+  readonly writeLanes: number;
 }
 
 export interface AccelGeometry {
@@ -52,6 +56,8 @@ export interface AccelGeometry {
   readonly CL: number;
   readonly sfuLanes: number;
   readonly stLanes: number;
+  /** Width of the LD engine's element write port: the most any buffer takes per cycle. */
+  readonly ldLanes: number;
   /** Bytes per external memory beat. */
   readonly axiBytes: number;
   readonly buffers: Record<BufferName, BufferGeometry>;
@@ -79,6 +85,8 @@ export function accelGeometry(c: GenConfig): AccelGeometry {
     sfuRead: true,
     sfuWrite: true,
     mxRow: false,
+    ldLanes: 0,
+    writeLanes: 0,
     ...o,
   });
   const beat = { beatOnly: true, st: false, sfuRead: false, sfuWrite: false, mxRow: true };
@@ -93,7 +101,13 @@ export function accelGeometry(c: GenConfig): AccelGeometry {
     acc: mk('acc', 32, true, c.accDepth, WORD_BANKS, { ld: false, sfuWrite: false }),
     global: mk('global', 32, true, c.globalDepth, WORD_BANKS, {}),
   };
-  const g: AccelGeometry = { C, L, CL, sfuLanes: c.sfuLanes, stLanes, axiBytes: c.axiDataBits / 8, buffers };
+  const axiBytes = c.axiDataBits / 8;
+  for (const [k, b] of Object.entries(buffers) as [BufferName, BufferGeometry][]) {
+    const ldLanes = b.ld && !b.beatOnly ? Math.min(b.banks, axiBytes) : 0;
+    buffers[k] = { ...b, ldLanes, writeLanes: Math.max(ldLanes, b.sfuWrite ? c.sfuLanes : 0) };
+  }
+  const ldLanes = Math.max(...Object.values(buffers).map((b) => b.ldLanes));
+  const g: AccelGeometry = { C, L, CL, sfuLanes: c.sfuLanes, stLanes, ldLanes, axiBytes, buffers };
   for (const b of Object.values(buffers)) {
     if (!b.beatOnly && (b.banks < c.sfuLanes || b.banks < stLanes)) throw new RangeError(`the ${b.name} buffer has ${b.banks} banks, fewer than the SFU lanes (${c.sfuLanes}) or ST lanes (${stLanes})`);
   }
