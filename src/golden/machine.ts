@@ -18,6 +18,7 @@ import { wrapSigned } from '../numerics/bits.ts';
 import { decodeWeightStream, weightStreamBytes } from '../numerics/quant.ts';
 import { chainGeometry, indexWidth, modeTable } from '../sparsity/pattern.ts';
 import type { MemoryImage } from '../compiler/memory.ts';
+import { accelGeometry, type AccelGeometry } from '../arch/mmu/buffers.ts';
 
 export type BufferName = (typeof BUFFERS)[number];
 
@@ -55,6 +56,8 @@ export class GoldenMachine {
   readonly regs = new Array<number>(8).fill(0);
   readonly buffers: Record<BufferName, Int32Array>;
   private readonly widths: Record<BufferName, { bits: number; signed: boolean }>;
+  /** The hardware's buffer table: element widths and which instruction may touch which buffer. */
+  private readonly geo: AccelGeometry;
   private readonly mpe: MpeModel;
   private readonly CL: number;
   stats: MachineStats = GoldenMachine.emptyStats();
@@ -80,16 +83,8 @@ export class GoldenMachine {
       acc: this.mpe.acc,
       global: new Int32Array(hw.globalDepth),
     };
-    this.widths = {
-      weight: { bits: hw.weightWidth, signed: true },
-      meta: { bits: indexWidth(modeTable(patterns)), signed: false },
-      scale: { bits: 32, signed: true },
-      bias: { bits: 32, signed: true },
-      act: { bits: hw.actWidth, signed: true },
-      kv: { bits: hw.actWidth, signed: true },
-      acc: { bits: 32, signed: true },
-      global: { bits: 32, signed: true },
-    };
+    this.geo = accelGeometry(hw);
+    this.widths = Object.fromEntries(Object.values(this.geo.buffers).map((b) => [b.name, { bits: b.bits, signed: b.signed }])) as Record<BufferName, { bits: number; signed: boolean }>;
   }
 
   static emptyStats(): MachineStats {
@@ -201,6 +196,8 @@ export class GoldenMachine {
     // The weight and meta buffers are addressed in beats (rows are whole beats), the rest in elements.
     const unit = ins.buf === 'weight' || ins.buf === 'meta' ? this.CL : 1;
     if (unit > 1 && len % unit !== 0) throw new Error(`rows of the ${ins.buf} buffer are whole beats of ${unit} lanes (len ${len})`);
+    const g = this.geo.buffers[ins.buf];
+    if (load ? !g.ld : !g.st) throw new Error(`${ins.op} cannot access the ${ins.buf} buffer`);
     const rowBytes = ins.grp ? weightStreamBytes(len, bits === 4 ? 'int4' : 'int8', true) : (len * bits) / 8;
     for (let i2 = 0; i2 < counts[2]!; i2++) {
       for (let i1 = 0; i1 < counts[1]!; i1++) {
@@ -234,6 +231,7 @@ export class GoldenMachine {
     if (ins.pattern >= modes.length) throw new Error(`pattern ${ins.pattern} is not in the design's ${modes.length}-entry mode table`);
     const pattern = modes[ins.pattern]!;
     if (ins.wsrc === 'kv' && pattern !== 'dense') throw new Error('KV operands are dense');
+    if ((ins.asrc as string) !== 'act') throw new Error(`asrc ${ins.asrc} is reserved (the MPE reads activations from the act buffer)`);
     const g = chainGeometry(pattern, L, hw.groupSize);
     const cols = this.val(ins, ins.op === 'MM' ? 'k' : 'cols', 16);
     const rows = this.val(ins, ins.op === 'MM' ? 'n' : 'rows', 16);
@@ -248,6 +246,8 @@ export class GoldenMachine {
     const windows = Math.ceil(cols / L);
     const batches = Math.ceil(rows / (hw.chains * g.segments));
     const wbuf = ins.wsrc === 'kv' ? this.buffers.kv : this.buffers.weight;
+    // KV elements enter the MPE's weight lanes: they keep their low weightWidth bits.
+    const narrow = ins.wsrc === 'kv' && hw.weightWidth < hw.actWidth;
     const abuf = ins.asrc === 'global' ? this.buffers.global : this.buffers.act;
     this.checkRange(ins.wsrc, wBeat * this.CL, batches * windows * this.CL, `${ins.op} weights`);
     this.checkRange(ins.asrc, abase, tokens * windows * L, `${ins.op} activations`);
@@ -260,7 +260,7 @@ export class GoldenMachine {
     const { cycles } = this.mpe.run(tile, {
       act: (a) => abuf.subarray(a * L, a * L + L),
       weights: (a) => ({
-        w: wbuf.subarray(a * CL, a * CL + CL),
+        w: narrow ? wbuf.subarray(a * CL, a * CL + CL).map((v) => wrapSigned(v, hw.weightWidth)) : wbuf.subarray(a * CL, a * CL + CL),
         idx: ins.wsrc === 'kv' || pattern === 'dense' ? zeros : meta.subarray((ins.mbase + a - wBeat) * CL, (ins.mbase + a - wBeat + 1) * CL),
       }),
     });
@@ -281,6 +281,10 @@ export class GoldenMachine {
     const n = rows * len;
     const dp = ins.dpitch || len;
     if (dp < len) throw new Error(`dpitch ${dp} is shorter than a row (${len})`);
+    const bUsed = ['add', 'mul', 'rmsnorm', 'layernorm', 'rope'].includes(ins.fn) || (ins.fn === 'requant' && ins.imm === 0);
+    const G = this.geo.buffers;
+    if (!G[ins.abuf].sfuRead || (bUsed && !G[ins.bbuf].sfuRead)) throw new Error(`the SFU cannot read the ${G[ins.abuf].sfuRead ? ins.bbuf : ins.abuf} buffer`);
+    if (!G[ins.dbuf].sfuWrite) throw new Error(`the SFU cannot write the ${ins.dbuf} buffer`);
     this.checkRange(ins.abuf, a, n, 'SFU operand a');
     this.checkRange(ins.dbuf, d, rows ? (rows - 1) * dp + len : 0, 'SFU result d');
     const obits = SFU_BITS[ins.otype]!;

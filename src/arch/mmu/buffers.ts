@@ -65,7 +65,7 @@ export interface AccelGeometry {
 
 const log2 = (n: number) => Math.max(1, Math.ceil(Math.log2(n)));
 
-/** The buffer table for a configuration; throws a RangeError if the ports do not fit the banks. */
+/** The buffer table for a configuration (checkAccelGeometry says whether the top can be built). */
 export function accelGeometry(c: GenConfig): AccelGeometry {
   const C = c.chains;
   const L = c.chainLength;
@@ -108,10 +108,14 @@ export function accelGeometry(c: GenConfig): AccelGeometry {
   }
   const ldLanes = Math.max(...Object.values(buffers).map((b) => b.ldLanes));
   const g: AccelGeometry = { C, L, CL, sfuLanes: c.sfuLanes, stLanes, ldLanes, axiBytes, buffers };
-  for (const b of Object.values(buffers)) {
-    if (!b.beatOnly && (b.banks < c.sfuLanes || b.banks < stLanes)) throw new RangeError(`the ${b.name} buffer has ${b.banks} banks, fewer than the SFU lanes (${c.sfuLanes}) or ST lanes (${stLanes})`);
-  }
   return g;
+}
+
+/** Throws a RangeError if the element ports do not fit the banks (the SFU and ST lanes). */
+export function checkAccelGeometry(g: AccelGeometry): void {
+  for (const b of Object.values(g.buffers)) {
+    if (!b.beatOnly && (b.banks < g.sfuLanes || b.banks < g.stLanes)) throw new RangeError(`the ${b.name} buffer has ${b.banks} banks, fewer than the SFU lanes (${g.sfuLanes}) or ST lanes (${g.stLanes})`);
+  }
 }
 
 /** Address bits of a buffer's rows. */
