@@ -22,6 +22,13 @@ export interface Engine {
   prefill?(tokens: readonly number[], pos: number): Float32Array[];
 }
 
+/** An engine whose steps are asynchronous (the RTL simulation talks to a simulator process). */
+export interface AsyncEngine {
+  readonly config: ModelConfig;
+  forward(token: number, pos: number): Promise<Float32Array>;
+  prefill?(tokens: readonly number[], pos: number): Promise<Float32Array[]>;
+}
+
 export interface GenerateOptions {
   /** Number of tokens to generate (N >= 1). */
   readonly tokens: number;
@@ -81,6 +88,28 @@ export function checkGenerate(config: ModelConfig, tokens: number, promptIds: re
  * compared row by row. llama2.c's output is the prefix before the first generated 1.
  */
 export function generate(engine: Engine, opts: GenerateOptions): number[] {
+  const loop = generationLoop(engine, opts);
+  for (let step = loop.next(); ; ) {
+    if (step.done) return step.value;
+    const r = step.value;
+    step = loop.next(r.kind === 'prefill' ? engine.prefill!(r.tokens, r.pos) : engine.forward(r.token, r.pos));
+  }
+}
+
+/** generate() for engines of either kind: the same loop, awaiting each step. */
+export async function generateAsync(engine: Engine | AsyncEngine, opts: GenerateOptions): Promise<number[]> {
+  const loop = generationLoop(engine, opts);
+  for (let step = loop.next(); ; ) {
+    if (step.done) return step.value;
+    const r = step.value;
+    step = loop.next(r.kind === 'prefill' ? await engine.prefill!(r.tokens, r.pos) : await engine.forward(r.token, r.pos));
+  }
+}
+
+type Step = { kind: 'prefill'; tokens: number[]; pos: number } | { kind: 'forward'; token: number; pos: number };
+
+/** The generation loop, written once: it yields the engine calls and receives their results. */
+function* generationLoop(engine: { readonly config: ModelConfig; readonly prefill?: unknown }, opts: GenerateOptions): Generator<Step, number[], any> {
   const prompt = opts.promptIds ?? [];
   checkGenerate(engine.config, opts.tokens, prompt);
   const k = prompt.length;
@@ -93,7 +122,7 @@ export function generate(engine: Engine, opts: GenerateOptions): number[] {
   let pos = 0;
   if (engine.prefill) {
     // BOS and the prompt in one go; the last row chooses the first generated token.
-    const rows = engine.prefill([BOS, ...prompt], 0);
+    const rows: Float32Array[] = yield { kind: 'prefill', tokens: [BOS, ...prompt], pos: 0 };
     rows.forEach((l, p) => check(l, p));
     pos = k + 1;
     token = argmax(rows[k]!);
@@ -101,7 +130,7 @@ export function generate(engine: Engine, opts: GenerateOptions): number[] {
     out.push(token);
   }
   for (; out.length < opts.tokens; pos++) {
-    const logits = engine.forward(token, pos);
+    const logits: Float32Array = yield { kind: 'forward', token, pos };
     check(logits, pos);
     if (pos < k) {
       token = prompt[pos]!;

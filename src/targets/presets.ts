@@ -60,9 +60,9 @@ export const PRESETS: Readonly<Record<PresetName, Preset>> = {
       ...FLIGHTLLM_COMMON,
       chains: 384,
       dspBackend: 'xilinx-dsp48e2',
-      // largestBuffers(): weight and KV stop at the 20-bit element address space (128 beats of
-      // 6144 lanes; 2^20 elements), act at 2^20 elements, acc at the BRAM/URAM headroom.
-      weightDepth: 128,
+      // largestBuffers(): weight at the URAM headroom (512 beats of 6144 lanes: a 4096-wide
+      // matrix tile), KV and act at the 20-bit element address space, acc at the BRAM/URAM headroom.
+      weightDepth: 512,
       kvDepth: 1 << 20,
       actDepth: 1 << 16,
       accDepth: 1 << 19,
@@ -77,8 +77,9 @@ export const PRESETS: Readonly<Record<PresetName, Preset>> = {
       chains: 320,
       // No DSP58 backend yet: portable Verilog (DSP58 counted as one per MAC by the estimate).
       dspBackend: 'behavioral',
-      // largestBuffers(): every grown buffer stops at the 20-bit element address space.
-      weightDepth: 128,
+      // largestBuffers(): weight (4096 beats) at the memory headroom, the others at the 20-bit
+      // element address space.
+      weightDepth: 4096,
       kvDepth: 1 << 20,
       actDepth: 1 << 16,
       accDepth: 1 << 20,

@@ -18,16 +18,19 @@ export type BufferDepthKey = (typeof BUFFER_DEPTH_KEYS)[number];
  */
 export const GROWN_BUFFERS: readonly BufferDepthKey[] = ['weightDepth', 'kvDepth', 'actDepth', 'accDepth'];
 
-/** On-chip element addresses are 20-bit ISA fields (docs/isa.md, "Buffers and element formats"). */
+/** On-chip addresses are 20-bit ISA fields (docs/isa.md, "Buffers and element formats"). */
 export const ELEMENT_ADDRESS_SPACE = 1 << 20;
 
-/** Elements a buffer of the configuration holds (what its ISA addresses count). */
+/**
+ * What the ISA's addresses of a buffer count: elements, except in the weight (and meta)
+ * buffer, which is addressed in beats of C x L lanes (decision 24).
+ */
 export function bufferElements(c: GenConfig, key: BufferDepthKey): number {
   switch (key) {
     case 'actDepth':
       return c.actDepth * c.chainLength;
     case 'weightDepth':
-      return c.weightDepth * c.chains * c.chainLength;
+      return c.weightDepth;
     case 'accDepth':
       return c.accDepth;
     case 'kvDepth':

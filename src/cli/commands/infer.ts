@@ -3,7 +3,7 @@ import { closeSync, openSync, renameSync, statSync, unlinkSync, writeSync } from
 import { endianness } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import type { WeightPrecision } from '../../arch/config.ts';
-import { checkGenerate, generate } from '../../model/engine.ts';
+import { checkGenerate, generateAsync } from '../../model/engine.ts';
 import type { Pattern } from '../../sparsity/pattern.ts';
 import { ENGINES, makeEngine, type ActPrecision, type EngineName } from '../engines.ts';
 import { UsageError, list, positiveInt } from '../errors.ts';
@@ -146,7 +146,7 @@ export function registerInfer(program: Command): void {
       const progress = o.progress || process.stderr.isTTY ? progressReporter(o.tokens, promptIds.length, o.engine) : undefined;
       let ids: number[];
       try {
-        ids = generate(engine, {
+        ids = await generateAsync(engine, {
           tokens: o.tokens,
           promptIds,
           onLogits: dump && ((_, logits) => dump.write(littleEndian(logits))),
