@@ -6,7 +6,7 @@
  */
 import type { WeightPrecision } from '../arch/config.ts';
 import { CheckpointError, loadCheckpoint } from '../model/checkpoint.ts';
-import type { Engine } from '../model/engine.ts';
+import type { AsyncEngine, Engine } from '../model/engine.ts';
 import { FloatEngine } from '../model/float-ref.ts';
 import type { Pattern } from '../sparsity/pattern.ts';
 import { UsageError } from './errors.ts';
@@ -14,6 +14,8 @@ import { compile } from '../compiler/compile.ts';
 import { loadCompiled, ProgramLoadError } from '../compiler/files.ts';
 import { CompileError } from '../compiler/plan.ts';
 import { GoldenEngine } from '../golden/engine.ts';
+import { RtlEngine, type RtlBlockReport } from '../sim/rtl-engine.ts';
+import type { Compiled } from '../compiler/compile.ts';
 import { resolveCompileOptions, type CompileCliOptions } from './compile-options.ts';
 
 export const ENGINES = ['float', 'golden', 'rtl'] as const;
@@ -35,10 +37,12 @@ export interface EngineRequest {
   readonly sparsity?: Pattern;
   /** Hardware and compiler options for compiling a --checkpoint on the fly (golden, rtl). */
   readonly compile?: CompileCliOptions;
+  /** rtl: compare with the golden model after every block (default on), progress hooks. */
+  readonly rtl?: { readonly check?: boolean; readonly onBlock?: (r: RtlBlockReport) => void; readonly onBuild?: (msg: string) => void };
 }
 
 /** Builds an engine; throws UsageError for requests it cannot serve (one line for the user). */
-export type EngineFactory = (request: EngineRequest) => Engine | Promise<Engine>;
+export type EngineFactory = (request: EngineRequest) => Engine | AsyncEngine | Promise<Engine | AsyncEngine>;
 
 /** Loads a checkpoint, turning loader errors into one-line usage errors. */
 export function loadCheckpointForCli(path: string) {
@@ -61,21 +65,31 @@ function floatEngine(request: EngineRequest): Engine {
   }
 }
 
-const notAvailable =
-  (name: EngineName): EngineFactory =>
-  () => {
-    throw new UsageError(`engine ${name} is not available yet`);
-  };
-
-/** The INT golden model: a --program folder, or a --checkpoint compiled on the fly. */
-function goldenEngine(request: EngineRequest): Engine {
+/** The compiled program of a request: a --program folder, or a --checkpoint compiled on the fly. */
+function compiledProgram(request: EngineRequest): Compiled {
   try {
-    if (request.program !== undefined) return new GoldenEngine(loadCompiled(request.program));
+    if (request.program !== undefined) return loadCompiled(request.program);
     const weights = loadCheckpointForCli(request.checkpoint!);
     const { hw, options } = resolveCompileOptions({ ...request.compile, precision: request.precision, actPrecision: request.actPrecision, sparsity: request.sparsity });
-    return new GoldenEngine(compile({ model: weights.config, weights, hw, options }));
+    return compile({ model: weights.config, weights, hw, options });
   } catch (e) {
     if (e instanceof ProgramLoadError || e instanceof CompileError) throw new UsageError(e.message);
+    throw e;
+  }
+}
+
+/** The INT golden model of the compiled program. */
+function goldenEngine(request: EngineRequest): Engine {
+  return new GoldenEngine(compiledProgram(request));
+}
+
+/** The compiled program on the generated RTL (Verilator), checked against the golden model. */
+async function rtlEngine(request: EngineRequest): Promise<AsyncEngine> {
+  const compiled = compiledProgram(request);
+  try {
+    return await RtlEngine.create(compiled, { check: request.rtl?.check ?? true, onBlock: request.rtl?.onBlock, onBuild: request.rtl?.onBuild });
+  } catch (e) {
+    if (e instanceof RangeError) throw new UsageError(e.message);
     throw e;
   }
 }
@@ -83,9 +97,9 @@ function goldenEngine(request: EngineRequest): Engine {
 export const ENGINE_FACTORIES: Record<EngineName, EngineFactory> = {
   float: floatEngine,
   golden: goldenEngine,
-  rtl: notAvailable('rtl'),
+  rtl: rtlEngine,
 };
 
-export async function makeEngine(name: EngineName, request: EngineRequest): Promise<Engine> {
+export async function makeEngine(name: EngineName, request: EngineRequest): Promise<Engine | AsyncEngine> {
   return ENGINE_FACTORIES[name](request);
 }

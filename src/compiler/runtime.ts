@@ -5,6 +5,7 @@
  * engine and the RTL harness so both start the machine identically.
  */
 import type { Plan } from './plan.ts';
+import type { MemoryImage } from './memory.ts';
 
 /** Length registers of the decode block. */
 export const REG = {
@@ -44,4 +45,45 @@ export function blockRegisters(plan: Plan, p0: number, T: number): number[] {
 /** Checks token ids against the vocabulary. */
 export function checkTokens(plan: Plan, tokens: readonly number[]): void {
   for (const t of tokens) if (!Number.isInteger(t) || t < 0 || t >= plan.model.vocabSize) throw new RangeError(`token id ${t} is outside the vocabulary 0..${plan.model.vocabSize - 1}`);
+}
+
+/**
+ * The host's writes before a block of `size` tokens: each token's fx embedding row (copied from
+ * the embedding table in `memory`) into the DDR `input` rows; missing tokens are 0 (padding).
+ */
+export function stagedInputs(plan: Plan, memory: MemoryImage, tokens: readonly number[], size: number): { addr: number; bytes: Uint8Array } {
+  const emb = plan.layout.get('embedding');
+  const input = plan.layout.get('input');
+  const rowBytes = plan.model.dim * 4;
+  const bytes = new Uint8Array(size * rowBytes);
+  for (let t = 0; t < size; t++) {
+    const id = tokens[t] ?? 0;
+    bytes.set(memory.ddr.subarray(emb.addr + id * rowBytes, emb.addr + (id + 1) * rowBytes), t * rowBytes);
+  }
+  return { addr: input.addr, bytes };
+}
+
+/** One block run of a prefill request: `tokens` at positions pos.. through the named block. */
+export interface BlockRun {
+  readonly block: 'decode' | 'prefill';
+  readonly tokens: readonly number[];
+  readonly pos: number;
+}
+
+/**
+ * How a prefill of `tokens` at positions pos.. runs: chunks of the prefill block's size T (the
+ * last padded), except that a chunk which would run past seq_len goes token by token through the
+ * decode block; with T = 0 (no prefill block) everything is decoded.
+ */
+export function prefillRuns(plan: Plan, tokens: readonly number[], pos: number): BlockRun[] {
+  const T = plan.prefillTokens;
+  const runs: BlockRun[] = [];
+  const decode = (chunk: readonly number[], p0: number) => chunk.forEach((t, j) => runs.push({ block: 'decode', tokens: [t], pos: p0 + j }));
+  if (T === 0) return decode(tokens, pos), runs;
+  for (let i = 0; i < tokens.length; i += T) {
+    const chunk = tokens.slice(i, i + T);
+    if (pos + i + T > plan.model.seqLen) decode(chunk, pos + i);
+    else runs.push({ block: 'prefill', tokens: chunk, pos: pos + i });
+  }
+  return runs;
 }

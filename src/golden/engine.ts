@@ -5,7 +5,7 @@
  * is padded with token 0, whose K/V entries are overwritten before anything reads them.
  */
 import type { Compiled } from '../compiler/compile.ts';
-import { blockRegisters, checkTokens } from '../compiler/runtime.ts';
+import { blockRegisters, checkTokens, prefillRuns, stagedInputs } from '../compiler/runtime.ts';
 import { decodeProgram } from '../isa/decode.ts';
 import type { Instr } from '../isa/instr.ts';
 import type { ModelConfig } from '../model/config.ts';
@@ -38,18 +38,11 @@ export class GoldenEngine implements Engine {
     if (!block) throw new RangeError(`the program has no ${name} block`);
     checkTokens(plan, tokens);
     const mem = this.machine.memory;
-    const emb = plan.layout.get('embedding');
-    const input = plan.layout.get('input');
-    const rowBytes = this.config.dim * 4;
-    for (let t = 0; t < block.tokens; t++) {
-      const id = tokens[t] ?? 0;
-      mem.ddr.copyWithin(input.addr + t * rowBytes, emb.addr + id * rowBytes, emb.addr + (id + 1) * rowBytes);
-    }
+    const staged = stagedInputs(plan, mem, tokens, block.tokens);
+    mem.ddr.set(staged.bytes, staged.addr);
     blockRegisters(plan, p0, block.tokens).forEach((v, i) => (this.machine.regs[i] = v));
     this.machine.run(this.instrs, block.start);
-    const raw = mem.readInt32(plan.layout.get('logits'), tokens.length * this.config.vocabSize);
-    const V = this.config.vocabSize;
-    return tokens.map((_, t) => Float32Array.from(raw.subarray(t * V, (t + 1) * V), (v) => v * this.compiled.logitScale));
+    return logitRows(this.compiled, mem.readInt32(plan.layout.get('logits'), tokens.length * this.config.vocabSize), tokens.length);
   }
 
   forward(token: number, pos: number): Float32Array {
@@ -60,20 +53,18 @@ export class GoldenEngine implements Engine {
 
   /** Runs `tokens` at positions pos.. through the prefill block (chunks of its size). */
   prefill(tokens: readonly number[], pos: number): Float32Array[] {
-    const T = this.compiled.plan.prefillTokens;
-    if (T === 0) return tokens.map((t, i) => this.forward(t, pos + i));
     if (pos !== this.next) throw new RangeError(`position ${pos}: feed positions in order (next is ${this.next})`);
     const out: Float32Array[] = [];
-    for (let i = 0; i < tokens.length; i += T) {
-      const chunk = tokens.slice(i, i + T);
-      // A chunk must not run past seq_len: the tail goes through the decode block instead.
-      if (pos + i + T > this.config.seqLen) {
-        for (let j = 0; j < chunk.length; j++) out.push(this.forward(chunk[j]!, pos + i + j));
-        continue;
-      }
-      out.push(...this.runBlock('prefill', chunk, pos + i));
-      this.next = pos + i + chunk.length;
+    for (const r of prefillRuns(this.compiled.plan, tokens, pos)) {
+      out.push(...this.runBlock(r.block, r.tokens, r.pos));
+      this.next = r.pos + r.tokens.length;
     }
     return out;
   }
+}
+
+/** Float logits rows from the raw fx logits of `n` tokens. */
+export function logitRows(compiled: Compiled, raw: Int32Array, n: number): Float32Array[] {
+  const V = compiled.plan.model.vocabSize;
+  return Array.from({ length: n }, (_, t) => Float32Array.from(raw.subarray(t * V, (t + 1) * V), (v) => v * compiled.logitScale));
 }

@@ -61,6 +61,9 @@ export class GoldenMachine {
   private readonly mpe: MpeModel;
   private readonly CL: number;
   stats: MachineStats = GoldenMachine.emptyStats();
+  /** Called for every row an ST writes (co-simulation uses it to name the instruction behind a difference). */
+  onStore?: (row: { pc: number; instr: Instr; space: 'hbm' | 'ddr'; addr: number; bytes: number }) => void;
+  private pc = 0;
   /** The SFU's per-row unscale multipliers, rowScales[slot][row] (slot 0 unused). */
   readonly rowScales: Multiplier[][] = Array.from({ length: 8 }, () => Array.from({ length: ROW_SCALE_ENTRIES }, () => ({ m: 0, sh: 0 })));
 
@@ -137,6 +140,7 @@ export class GoldenMachine {
           }
           continue;
         }
+        this.pc = pc;
         this.exec(ins);
       } catch (e) {
         if (e instanceof MachineError) throw e;
@@ -217,6 +221,7 @@ export class GoldenMachine {
             }
           } else {
             this.stats.storeBytes[ins.space] += rowBytes;
+            this.onStore?.({ pc: this.pc, instr: ins, space: ins.space, addr: ea, bytes: rowBytes });
             for (let j = 0; j < len; j++) writeElem(mem, ea, j, bits, this.buffers[ins.buf][sa + j]!);
           }
         }

@@ -27,6 +27,8 @@ export interface AsyncEngine {
   readonly config: ModelConfig;
   forward(token: number, pos: number): Promise<Float32Array>;
   prefill?(tokens: readonly number[], pos: number): Promise<Float32Array[]>;
+  /** Releases what the engine holds (a simulator process). */
+  close?(): Promise<void>;
 }
 
 export interface GenerateOptions {

@@ -6,6 +6,7 @@ import type { WeightPrecision } from '../../arch/config.ts';
 import { checkGenerate, generateAsync } from '../../model/engine.ts';
 import type { Pattern } from '../../sparsity/pattern.ts';
 import { ENGINES, makeEngine, type ActPrecision, type EngineName } from '../engines.ts';
+import type { RtlBlockReport } from '../../sim/rtl-engine.ts';
 import { UsageError, list, positiveInt } from '../errors.ts';
 import { addCompileOptions, type CompileCliOptions } from '../compile-options.ts';
 
@@ -27,6 +28,7 @@ interface InferOptions extends CompileCliOptions {
   actPrecision?: ActPrecision;
   sparsity?: Pattern;
   progress?: boolean;
+  check?: boolean;
 }
 
 const errCode = (e: unknown) => (e as NodeJS.ErrnoException).code ?? (e as Error).message;
@@ -119,6 +121,28 @@ function progressReporter(total: number, promptLength: number, engine: string) {
   };
 }
 
+/** RTL runs: a line per block on stderr (cycles, engine busy split, simulation speed) and a summary. */
+function rtlReporter() {
+  const cycles: number[] = [];
+  let wall = 0;
+  const say = (line: string) => process.stderr.write(`flightgen: infer: rtl: ${line}\n`);
+  return {
+    build: (msg: string) => say(msg),
+    block(r: RtlBlockReport): void {
+      cycles.push(...Array.from({ length: r.tokens }, () => r.cycles / r.tokens));
+      wall += r.wallMs;
+      const b = r.busy;
+      say(`${r.block} block, position ${r.pos}${r.tokens > 1 ? `..${r.pos + r.tokens - 1}` : ''}: ${r.cycles} cycles (busy LD ${b.ld}, ST ${b.st}, MX ${b.mx}, SFU ${b.sfu}), ${((r.cycles / Math.max(r.wallMs, 1e-3)) * 1e3).toFixed(0)} cycles/s`);
+    },
+    done(checked: boolean): void {
+      if (cycles.length === 0) return;
+      const sorted = [...cycles].sort((a, b) => a - b);
+      const total = cycles.reduce((a, b) => a + b, 0);
+      say(`${cycles.length} positions, median ${sorted[sorted.length >> 1]!.toFixed(0)} cycles per token, ${total.toFixed(0)} cycles in all, ${((total / Math.max(wall, 1e-3)) * 1e3).toFixed(0)} simulated cycles/s${checked ? '; logits and memory equal to the golden model at every block' : ''}`);
+    },
+  };
+}
+
 /** `infer`: greedy generation with one of the engines (src/cli/engines.ts). */
 export function registerInfer(program: Command): void {
   const cmd = program
@@ -130,11 +154,13 @@ export function registerInfer(program: Command): void {
     .requiredOption('--tokens <n>', 'number of tokens to generate (prompt + tokens must fit in seq_len)', positiveInt('--tokens'))
     .option('--prompt-ids <ids>', 'token ids forced after BOS (teacher forcing), e.g. 5,9,17', list('--prompt-ids', tokenId))
     .option('--dump-logits <file>', 'write the logits of every position from 0 on (prompt + tokens rows of vocab float32 LE values)')
-    .option('--progress', 'report tokens/s on stderr even when stderr is not a terminal');
+    .option('--progress', 'report tokens/s on stderr even when stderr is not a terminal')
+    .option('--no-check', 'rtl: do not compare every block with the golden model');
   addCompileOptions(cmd, ' (golden/rtl with --checkpoint; ignored by float)');
   cmd.action(async (o: InferOptions) => {
       if ((o.checkpoint === undefined) === (o.program === undefined)) throw new UsageError('give exactly one of --checkpoint FILE and --program DIR');
-      const engine = await makeEngine(o.engine, { checkpoint: o.checkpoint, program: o.program, precision: o.precision, actPrecision: o.actPrecision, sparsity: o.sparsity, compile: o });
+      const rtl = o.engine === 'rtl' ? rtlReporter() : undefined;
+      const engine = await makeEngine(o.engine, { checkpoint: o.checkpoint, program: o.program, precision: o.precision, actPrecision: o.actPrecision, sparsity: o.sparsity, compile: o, rtl: { check: o.check, onBlock: rtl?.block, onBuild: rtl?.build } });
       const promptIds = o.promptIds ?? [];
       try {
         checkGenerate(engine.config, o.tokens, promptIds);
@@ -156,8 +182,11 @@ export function registerInfer(program: Command): void {
       } catch (e) {
         dump?.abort();
         throw e;
+      } finally {
+        await (engine as { close?: () => Promise<void> }).close?.();
       }
       progress?.done();
+      rtl?.done(o.check !== false);
       process.stdout.write(`${ids.join(' ')}\n`);
     });
 }
