@@ -5,6 +5,7 @@ import { macSlice } from './arch/mac/mac-slice.ts';
 import { sparseChain } from './arch/chain/sparse-chain.ts';
 import { packedChain } from './arch/chain/packed-chain.ts';
 import { mpe } from './arch/mpe/mpe.ts';
+import { flightllmTop } from './arch/top/flightllm.ts';
 import { modeTable, patternName } from './sparsity/pattern.ts';
 import { validateConfig, type GenConfig } from './arch/config.ts';
 import { VERSION } from './version.ts';
@@ -46,7 +47,7 @@ function elaborateTop(design: Design, c: GenConfig): ModuleDef {
     case 'chain-array':
       return design.elaborate(chainArray, { ...mac, length: c.chainLength, chains: c.chains });
     case 'flightllm':
-      throw new RangeError('--top flightllm is not available yet');
+      return design.elaborate(flightllmTop, c);
   }
 }
 

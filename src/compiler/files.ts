@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { GenConfig } from '../arch/config.ts';
+import { DEFAULT_CONFIG, type GenConfig } from '../arch/config.ts';
 import { decodeProgram } from '../isa/decode.ts';
 import type { ModelConfig } from '../model/config.ts';
 import { patternName, parsePattern } from '../sparsity/pattern.ts';
@@ -49,7 +49,10 @@ export function loadCompiled(dir: string): Compiled {
   }
   const m = json.program;
   if (!m || m.format !== PROGRAM_FORMAT) throw new ProgramLoadError(`${join(dir, 'compile.json')}: not a ${PROGRAM_FORMAT} manifest`);
-  const plan = makePlan(m.model, m.hardware, { precision: m.options.precision, actBits: m.options.actBits, attnBits: m.options.attnBits, pattern: parsePattern(m.options.sparsity) });
+  // Programs compiled before the accelerator top existed lack its fields: they get the defaults.
+  const { sfuLanes, axiDataBits, queueDepth, loopDepth } = DEFAULT_CONFIG;
+  const hardware: GenConfig = { ...m.hardware, sfuLanes: m.hardware.sfuLanes ?? sfuLanes, axiDataBits: m.hardware.axiDataBits ?? axiDataBits, queueDepth: m.hardware.queueDepth ?? queueDepth, loopDepth: m.hardware.loopDepth ?? loopDepth };
+  const plan = makePlan(m.model, hardware, { precision: m.options.precision, actBits: m.options.actBits, attnBits: m.options.attnBits, pattern: parsePattern(m.options.sparsity) });
   const program = new Uint8Array(read('program.bin'));
   let memory: MemoryImage;
   try {

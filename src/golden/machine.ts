@@ -19,6 +19,7 @@ import { decodeWeightStream, weightStreamBytes } from '../numerics/quant.ts';
 import { chainGeometry, indexWidth, modeTable } from '../sparsity/pattern.ts';
 import type { MemoryImage } from '../compiler/memory.ts';
 import { accelGeometry, type AccelGeometry } from '../arch/mmu/buffers.ts';
+import { sfuRowMax } from '../arch/sfu/engine.ts';
 
 export type BufferName = (typeof BUFFERS)[number];
 
@@ -46,7 +47,6 @@ export interface MachineStats {
   storeBytes: { hbm: number; ddr: number };
 }
 
-const MAX_LOOP_DEPTH = 4;
 /** Rows per slot of the SFU's dynamic-scaling register file (slots 1..7). */
 export const ROW_SCALE_ENTRIES = 256;
 const DTYPE_BITS: Record<(typeof DTYPES)[number], number> = { int4: 4, int8: 8, int16: 16, int32: 32 };
@@ -58,6 +58,8 @@ export class GoldenMachine {
   private readonly widths: Record<BufferName, { bits: number; signed: boolean }>;
   /** The hardware's buffer table: element widths and which instruction may touch which buffer. */
   private readonly geo: AccelGeometry;
+  /** Longest row the SFU scales dynamically (ewr). */
+  private readonly sfuRowMax: number;
   private readonly mpe: MpeModel;
   private readonly CL: number;
   stats: MachineStats = GoldenMachine.emptyStats();
@@ -87,6 +89,7 @@ export class GoldenMachine {
       global: new Int32Array(hw.globalDepth),
     };
     this.geo = accelGeometry(hw);
+    this.sfuRowMax = sfuRowMax(hw);
     this.widths = Object.fromEntries(Object.values(this.geo.buffers).map((b) => [b.name, { bits: b.bits, signed: b.signed }])) as Record<BufferName, { bits: number; signed: boolean }>;
   }
 
@@ -132,7 +135,7 @@ export class GoldenMachine {
           if (body < 1) throw new Error('LOOP body must hold at least one instruction');
           if (count === 0) pc += 1 + body;
           else {
-            if (loops.length >= MAX_LOOP_DEPTH) throw new Error(`LOOPs nest deeper than ${MAX_LOOP_DEPTH}`);
+            if (loops.length >= this.hw.loopDepth) throw new Error(`LOOPs nest deeper than ${this.hw.loopDepth}`);
             const end = pc + 1 + body;
             if (loops.length && end > loops[loops.length - 1]!.end) throw new Error('LOOP body runs past the enclosing body');
             loops.push({ start: pc + 1, end, left: count });
@@ -297,6 +300,8 @@ export class GoldenMachine {
     const scaled = ins.imm !== 0 && ins.fn !== 'rope' && ins.fn !== 'requant';
     const dynamic = scaled && ins.ewr !== 0;
     if (ins.ewr !== 0 && !scaled) throw new Error('ewr needs an output multiplier (imm) and a function other than rope/requant');
+    // rowScale's reciprocal is exact for 8- and 16-bit results only.
+    if (ins.ewr !== 0 && obits === 32) throw new Error('ewr applies to int8/int16 results');
     if (ins.erd !== 0 && ins.fn !== 'requant') throw new Error('erd applies to requant only');
     const conv = (v: number) => (dynamic ? v : scaled ? sat(mulShift(v, ins.imm, ins.shift), obits) : sat(v, obits));
     const out = new Array<number>(n);
@@ -317,6 +322,7 @@ export class GoldenMachine {
       case 'rmsnorm':
       case 'layernorm': {
         this.checkRange(ins.bbuf, b, len, 'SFU gammas b');
+        if (len === 0) break; // empty rows: nothing to normalise, nothing written
         const gamma = B.subarray(b, b + len);
         for (let i = 0; i < rows; i++) {
           const y = ins.fn === 'rmsnorm' ? rmsnormRow(rowA(i), gamma, len) : layernormRow(rowA(i), gamma, len);
@@ -356,6 +362,7 @@ export class GoldenMachine {
     }
     if (dynamic) {
       if (rows > ROW_SCALE_ENTRIES) throw new Error(`ewr covers at most ${ROW_SCALE_ENTRIES} rows, got ${rows}`);
+      if (len > this.sfuRowMax) throw new Error(`ewr rows are at most ${this.sfuRowMax} elements (the SFU's row scratch), got ${len}`);
       for (let i = 0; i < rows; i++) {
         const row = out.slice(i * len, (i + 1) * len);
         const rs = rowScale(row, len, ins.imm, ins.shift, obits);

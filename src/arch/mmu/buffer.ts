@@ -66,7 +66,7 @@ function rowBank(m: ModuleBuilder, prefix: string, addr: Expr, banks: number, ro
 
 export const bufMem = defineModule<BufMemParams>(
   'buf_mem',
-  (p) => `buf_${p.name}_b${p.banks}_r${p.rows}_w${p.bits}`,
+  (p) => `buf_${p.name}_b${p.banks}_r${p.rows}_w${p.bits}_${p.readPorts.map((r) => `${r.name}${r.lanes}`).join('_')}${p.rowRead ? '_row' : ''}`,
   (m, p) => {
     checkBufMemParams(p);
     const B = p.banks;
