@@ -2,7 +2,7 @@
  * The generator's configuration object: built once from CLI options (or by a test) and handed
  * unchanged to the block generators and into the manifest and file headers.
  */
-import { DSP_BACKENDS, type DspBackend } from './mac/mac-slice.ts';
+import { DSP_BACKENDS, macOperandLimits, type DspBackend } from './mac/mac-slice.ts';
 import type { Pattern } from '../sparsity/pattern.ts';
 
 export const WEIGHT_PRECISIONS = ['int8', 'int4'] as const;
@@ -99,7 +99,8 @@ export function validateConfig(c: GenConfig): void {
   int('kvDepth', c.kvDepth, 2, 1 << 20);
   int('globalDepth', c.globalDepth, 2, 1 << 20);
   int('biasDepth', c.biasDepth, 2, 1 << 20);
-  int('weightWidth', c.weightWidth, 2, 18);
+  // DSP B port: 18 bits on DSP48E2 (and the behavioural slice), 24 on the DSP58.
+  int('weightWidth', c.weightWidth, 2, macOperandLimits(c.dspBackend).b);
   const pow2 = (name: string, v: number, lo: number, hi: number) => {
     int(name, v, lo, hi);
     if (v & (v - 1)) throw new RangeError(`${name} must be a power of two, got ${v}`);

@@ -1,5 +1,5 @@
 import { Bool, defineModule, lit, SInt, split, UInt, type Expr } from '../../hdl/index.ts';
-import { ACC_WIDTH, backendSuffix, checkMacSliceParams, macSlice, type MacSliceParams } from '../mac/mac-slice.ts';
+import { ACC_WIDTH, backendSuffix, cascadeWidth, checkMacSliceParams, macSlice, type MacSliceParams } from '../mac/mac-slice.ts';
 
 export interface DenseChainParams extends MacSliceParams {
   /** Number of MAC slices (L). */
@@ -44,7 +44,7 @@ export const denseChain = defineModule<DenseChainParams>(
       return cur;
     };
 
-    let prev: Expr = lit(0, SInt(ACC_WIDTH));
+    let prev: Expr = lit(0, SInt(cascadeWidth(p.backend)));
     for (let i = 0; i < p.length; i++) {
       const slice = m.instance(`mac_${i}`, macSlice, { aWidth: p.aWidth, bWidth: p.bWidth, backend: p.backend }, {
         ce,

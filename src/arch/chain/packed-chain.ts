@@ -1,5 +1,5 @@
 import { Bool, defineModule, lit, log2Ceil, mux, pack, SInt, split, UInt, type Expr } from '../../hdl/index.ts';
-import { ACC_WIDTH, macSlice } from '../mac/mac-slice.ts';
+import { ACC_WIDTH, cascadeWidth, macSlice } from '../mac/mac-slice.ts';
 import { chainGeometry, indexWidth, modeTable, patternName } from '../../sparsity/pattern.ts';
 import { checkSparseChainParams, sparseChainName, type SparseChainParams } from './sparse-chain.ts';
 import { controlLine, delayLine, perMode, sparseMux } from './chain-parts.ts';
@@ -74,7 +74,7 @@ export const packedChain = defineModule<SparseChainParams>('packed_chain', (p) =
       b: delayLine(m, ce, ws[j]!, `w_${j}`, j),
       // Cascade only inside a DSP group: a group's first slice gets no PCIN wire at all, so
       // synthesis keeps no PCOUT->PCIN link (and no placement constraint) between groups.
-      pcin: j % G === 0 ? zero : prev,
+      pcin: j % G === 0 ? lit(0, SInt(cascadeWidth(p.backend))) : prev,
       casc_en: lit(j % G === 0 ? 0 : 1, Bool),
       acc_en: lit(0, Bool),
     });

@@ -1,6 +1,6 @@
 import { Bool, defineModule, lit, log2Ceil, pack, SInt, split, UInt, type Expr } from '../../hdl/index.ts';
 import { controlLine, delayLine, perMode, sparseMux } from './chain-parts.ts';
-import { ACC_WIDTH, backendSuffix, checkMacSliceParams, macSlice, type MacSliceParams } from '../mac/mac-slice.ts';
+import { ACC_WIDTH, backendSuffix, cascadeWidth, checkMacSliceParams, macSlice, type MacSliceParams } from '../mac/mac-slice.ts';
 import { chainGeometry, indexWidth, modeTable, patternName, type Pattern } from '../../sparsity/pattern.ts';
 
 export interface SparseChainParams extends MacSliceParams {
@@ -73,7 +73,7 @@ export const sparseChain = defineModule<SparseChainParams>('sparse_chain', spars
 
   const validBits: Expr[] = [];
   const resWords: Expr[] = [];
-  let prev: Expr = lit(0, SInt(ACC_WIDTH));
+  let prev: Expr = lit(0, SInt(cascadeWidth(p.backend)));
   for (let j = 0; j < L; j++) {
     const act = m.wire(`act_sel_${j}`, SInt(p.aWidth), sparseMux(window, idxs[j], modes, geoms, j, mode));
     const delay = (x: Expr, name: string) => delayLine(m, ce, x, name, j);

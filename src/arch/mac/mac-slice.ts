@@ -1,32 +1,44 @@
 import { Bool, defineModule, lit, mux, SInt } from '../../hdl/index.ts';
 import { dsp48e2Slice } from './dsp48e2.ts';
+import { DSP58_A_MAX, DSP58_B_MAX, dsp58Slice } from './dsp58.ts';
 
 /** Accumulator width of a DSP48E2 (P register and cascade). */
 export const ACC_WIDTH = 48;
+
+/** Width of the dedicated cascade (pcin/pcout): 58 on the DSP58, whose PCOUT->PCIN links are 58 bits. */
+export function cascadeWidth(backend: DspBackend = 'behavioral'): number {
+  return backend === 'versal-dsp58' ? 58 : ACC_WIDTH;
+}
 /** DSP48E2 multiplier operand limits: A (27 bits) x B (18 bits). */
 export const DSP48E2_A_MAX = 27;
 export const DSP48E2_B_MAX = 18;
 
-export const DSP_BACKENDS = ['behavioral', 'xilinx-dsp48e2'] as const;
+export const DSP_BACKENDS = ['behavioral', 'xilinx-dsp48e2', 'versal-dsp58'] as const;
 export type DspBackend = (typeof DSP_BACKENDS)[number];
+
+/** Signed operand widths each backend's multiplier takes (DSP58 INT24 mode: 27 x 24). */
+export function macOperandLimits(backend: DspBackend = 'behavioral'): { a: number; b: number } {
+  return backend === 'versal-dsp58' ? { a: DSP58_A_MAX, b: DSP58_B_MAX } : { a: DSP48E2_A_MAX, b: DSP48E2_B_MAX };
+}
 
 export interface MacSliceParams {
   /** How the MAC is written: portable Verilog, or a direct DSP48E2 instance (default behavioral). */
   readonly backend?: DspBackend;
-  /** Width of the signed `a` operand (DSP48E2 A port, at most 27). */
+  /** Width of the signed `a` operand (DSP48E2/DSP58 A port, at most 27). */
   readonly aWidth: number;
-  /** Width of the signed `b` operand (DSP48E2 B port, at most 18). */
+  /** Width of the signed `b` operand (DSP48E2 B port, at most 18; DSP58 at most 24). */
   readonly bWidth: number;
 }
 
 /** Module-name suffix that keeps the backends' modules apart. */
 export function backendSuffix(p: MacSliceParams): string {
-  return p.backend === 'xilinx-dsp48e2' ? '_dsp48e2' : '';
+  return p.backend === 'xilinx-dsp48e2' ? '_dsp48e2' : p.backend === 'versal-dsp58' ? '_dsp58' : '';
 }
 
 export function checkMacSliceParams(p: MacSliceParams): void {
-  if (!Number.isInteger(p.aWidth) || p.aWidth < 2 || p.aWidth > DSP48E2_A_MAX) throw new RangeError(`MAC a-operand width must be 2..${DSP48E2_A_MAX}, got ${p.aWidth}`);
-  if (!Number.isInteger(p.bWidth) || p.bWidth < 2 || p.bWidth > DSP48E2_B_MAX) throw new RangeError(`MAC b-operand width must be 2..${DSP48E2_B_MAX}, got ${p.bWidth}`);
+  const max = macOperandLimits(p.backend);
+  if (!Number.isInteger(p.aWidth) || p.aWidth < 2 || p.aWidth > max.a) throw new RangeError(`MAC a-operand width must be 2..${max.a}, got ${p.aWidth}`);
+  if (!Number.isInteger(p.bWidth) || p.bWidth < 2 || p.bWidth > max.b) throw new RangeError(`MAC b-operand width must be 2..${max.b}${p.backend === 'versal-dsp58' ? '' : ' (24 with --dsp-backend versal-dsp58)'}, got ${p.bWidth}`);
 }
 
 /**
@@ -46,14 +58,18 @@ export const macSlice = defineModule<MacSliceParams>(
     const ce = m.input('ce', Bool);
     const a = m.input('a', SInt(p.aWidth));
     const b = m.input('b', SInt(p.bWidth));
-    const pcin = m.input('pcin', SInt(ACC_WIDTH));
+    const pcin = m.input('pcin', SInt(cascadeWidth(p.backend)));
     const cascEn = m.input('casc_en', Bool);
     const accEn = m.input('acc_en', Bool);
     const pOut = m.output('p', SInt(ACC_WIDTH));
-    const pcout = m.output('pcout', SInt(ACC_WIDTH));
+    const pcout = m.output('pcout', SInt(cascadeWidth(p.backend)));
 
     if (p.backend === 'xilinx-dsp48e2') {
       dsp48e2Slice(m, { ce, a, b, pcin, cascEn, accEn, p: pOut, pcout });
+      return;
+    }
+    if (p.backend === 'versal-dsp58') {
+      dsp58Slice(m, { ce, a, b, pcin, cascEn, accEn, p: pOut, pcout });
       return;
     }
     const aReg = m.reg('a_reg', a.type, { enable: ce });
