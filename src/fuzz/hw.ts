@@ -9,6 +9,14 @@ import { chainGeometry, type NmPattern } from '../sparsity/pattern.ts';
 export const FUZZ_HW: GenConfig = { ...PRESETS.tiny.config, top: 'flightllm' };
 
 /**
+ * 4 x 16 chains, 16-bit lanes, buffers just large enough for stories260K: the configuration of
+ * the co-simulation tests (one Verilator build serves the model run and RTL fuzzing).
+ */
+export const STORIES_HW: GenConfig = { ...PRESETS.tiny.config, top: 'flightllm', actWidth: 16, weightWidth: 16, weightDepth: 64, actDepth: 256, accDepth: 1024, kvDepth: 32768, globalDepth: 4096, biasDepth: 1024 };
+
+export const FUZZ_CONFIGS = { tiny: FUZZ_HW, stories: STORIES_HW } as const;
+
+/**
  * N:M patterns a chain of `length` slices in DSP groups of `groupSize` can run. Only N dividing
  * M: chainGeometry accepts e.g. 3:8 but then has M/N = 2.67 segments per chain.
  */

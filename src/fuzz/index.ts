@@ -7,5 +7,5 @@ export { fuzzMain, type FuzzMainOptions, type FuzzSummary, type FuzzFailure } fr
 export { GoldenRunner, compareRuns, programProblem, runSafely, findStore, copyMemory, classifyMessage, type ProgramRunner, type RunnerProgram, type RunResult, type Mismatch, type StoreSite } from './runner.ts';
 export { randomProgram, randomFailingProgram, failureKinds, features, expectedFeatures, type FuzzProgram, type GenerateOptions, type ExpectedError } from './generate.ts';
 export { minimize, writeReproducer, type MinimizeOptions, type MinimizeResult, type Reproducer } from './minimize.ts';
-export { FUZZ_HW, randomHw } from './hw.ts';
+export { FUZZ_HW, STORIES_HW, FUZZ_CONFIGS, randomHw } from './hw.ts';
 export { analyze, normalize, walk, checkInstr, footprint, type ErrClass } from './analysis.ts';

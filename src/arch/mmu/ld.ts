@@ -21,14 +21,11 @@
  *      grp: per 32-lane block (payload + k0 + k1 bytes) steps of ug lanes, lane = value * k.
  */
 import { Bool, cat, defineModule, lit, log2Ceil, mux, pack, select, UInt, type Expr, type Signal } from '../../hdl/index.ts';
-import type { InstrOf } from '../../isa/instr.ts';
 import { BUFFERS, DTYPES } from '../../isa/table.ts';
-import { weightStreamBytes } from '../../numerics/quant.ts';
 import type { GenConfig } from '../config.ts';
-import { addrGen } from './addr-gen.ts';
 import { ELEM_ADDR_BITS } from './buffer.ts';
 import { accelGeometry } from './buffers.ts';
-import { AXI_ADDR_BITS, AXI_CHAN_BITS, AXI_LEN_BITS, burstBeats, bytesOf, COUNT_BITS, DTYPE_BITS, EXT_BITS, GRP_BLOCK_BYTES, ramFifo, ROW_BYTES_BITS, shlBytes, shrBytes, umin, xferFront, xferModuleName } from './xfer.ts';
+import { AXI_ADDR_BITS, AXI_CHAN_BITS, AXI_LEN_BITS, burstBeats, bytesOf, COUNT_BITS, DTYPE_BITS, EXT_BITS, GRP_BLOCK_BYTES, ramFifo, ROW_BYTES_BITS, rowAddresses, shlBytes, shrBytes, umin, XFER_IMMEDIATE_DONE_CYCLES, xferFront, xferModuleName, xferWalker, xferRowBytes, type XferOperands } from './xfer.ts';
 
 /** Beats of the R FIFO's RAM (the head register adds one): bursts in flight at most. */
 export const LD_FIFO_BEATS = 64;
@@ -72,31 +69,8 @@ export function ldGeometry(c: GenConfig): LdGeometry {
   return { axiBytes: AB, beatStep, grpStep: gcd(32, CL), wmax, gearboxBytes: AB + 2 * Math.max(AB, GRP_BLOCK_BYTES.int8), fifoBeats: LD_FIFO_BEATS + 1 };
 }
 
-/** Fields of an LD/ST instruction as numbers (dyn fields resolved). */
-export type XferOperands = Pick<InstrOf<'LD'>, 'buf' | 'dtype' | 'grp' | 'space' | 'chan' | 'chstep' | 'istride0' | 'istride1' | 'istride2' | 'estride0' | 'estride1' | 'estride2'> & {
-  readonly addr: number;
-  readonly sram: number;
-  readonly len: number;
-  readonly count0: number;
-  readonly count1: number;
-  readonly count2: number;
-};
-
-/** Cycles from `start` to the walkers' start, and from the last consumer step to `done`. */
+/** LD cycles besides the memory latency and the streaming (start to first AR 4, R beat to first write 4, last write to done 2, minus 1). */
 export const LD_FIXED_CYCLES = 9;
-
-/** External byte address of every row, in loop order (36-bit wrap). */
-export function rowAddresses(x: XferOperands): number[] {
-  const out: number[] = [];
-  for (let i2 = 0; i2 < x.count2; i2++) for (let i1 = 0; i1 < x.count1; i1++) for (let i0 = 0; i0 < x.count0; i0++) out.push((x.addr + i2 * x.estride2 + i1 * x.estride1 + i0 * x.estride0) % 2 ** 36);
-  return out;
-}
-
-/** Bytes of one row in external memory (grp: the weight stream). */
-export function xferRowBytes(x: Pick<XferOperands, 'dtype' | 'grp' | 'len'>): number {
-  const bits = 4 << DTYPES.indexOf(x.dtype);
-  return x.grp ? weightStreamBytes(x.len, bits === 4 ? 'int4' : 'int8', true) : (x.len * bits) / 8;
-}
 
 /**
  * LD cycles from the `start` cycle to the `done` cycle (inclusive of done, exclusive of start)
@@ -106,7 +80,7 @@ export function xferRowBytes(x: Pick<XferOperands, 'dtype' | 'grp' | 'len'>): nu
  * B = AXI beats (per row ceil((ea mod AB + rowBytes) / AB)), S = consumer steps (per row
  * ceil(len / wmax) writes, or len / u beat steps, grp: len / ug), W = beats the first step waits
  * for beyond the first (grp int8 blocks of 34 bytes span two beats). Exact when one of B and S
- * dominates every row; rows that alternate come out within a few cycles. The R FIFO holds
+ * dominates every row (the common cases), an estimate otherwise. The R FIFO holds
  * LD_FIFO_BEATS + 1 beats, so full rate needs readLatency below about LD_FIFO_BEATS.
  * Refused or empty instructions: XFER_IMMEDIATE_DONE_CYCLES.
  */
@@ -116,7 +90,7 @@ export function ldCycles(c: GenConfig, x: XferOperands, readLatency: number): nu
   const bits = 4 << DTYPES.indexOf(x.dtype);
   const rb = xferRowBytes(x);
   const rows = rowAddresses(x);
-  if (rows.length === 0 || rb === 0) return 4;
+  if (rows.length === 0 || rb === 0) return XFER_IMMEDIATE_DONE_CYCLES;
   const beat = x.buf === 'weight' || x.buf === 'meta';
   const step = x.grp ? geo.grpStep : beat ? geo.beatStep[DTYPES.indexOf(x.dtype)]! : geo.wmax[x.buf]![DTYPES.indexOf(x.dtype)]!;
   const rowSteps = beat ? x.len / step : Math.ceil(x.len / step);
@@ -173,21 +147,8 @@ export const ldEngine = defineModule<GenConfig>(
     const mbAddrO = m.output('ld_mbeat_addr', UInt(WBA));
     const mbDataO = m.output('ld_mbeat_data', UInt(CL * mb));
 
-    const counts = { count0: f.count[0]!, count1: f.count[1]!, count2: f.count[2]! };
     const walker = (name: string, extWidth: number, extBase: Expr, extStrides: Expr[], bufWidth: number, bufBase: Expr, bufStrides: Expr[], ready: Expr) =>
-      m.instance(name, addrGen, { extWidth, bufWidth, countWidth: COUNT_BITS }, {
-        start: fr.go,
-        ready,
-        ext_base: extBase,
-        ext_stride0: extStrides[0]!,
-        ext_stride1: extStrides[1]!,
-        ext_stride2: extStrides[2]!,
-        buf_base: bufBase,
-        buf_stride0: bufStrides[0]!,
-        buf_stride1: bufStrides[1]!,
-        buf_stride2: bufStrides[2]!,
-        ...counts,
-      });
+      xferWalker(m, fr, name, { width: extWidth, base: extBase, strides: extStrides }, { width: bufWidth, base: bufBase, strides: bufStrides }, ready);
     const zero = (w: number) => lit(0, UInt(w));
     const rowBytes = fr.rowBytes;
     const lit1 = lit(1, Bool);

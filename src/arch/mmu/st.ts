@@ -15,13 +15,11 @@
  *   4. done when every AW is issued, every W beat sent and every B response received.
  */
 import { Bool, cat, defineModule, lit, log2Ceil, mux, pack, select, split, UInt, type Expr } from '../../hdl/index.ts';
+import { DTYPES } from '../../isa/table.ts';
 import type { GenConfig } from '../config.ts';
-import { addrGen } from './addr-gen.ts';
 import { ELEM_ADDR_BITS } from './buffer.ts';
-import { BUFFER_READ_LATENCY } from './buffers.ts';
-import { AXI_ADDR_BITS, AXI_CHAN_BITS, AXI_LEN_BITS, burstBeats, bytesOf, COUNT_BITS, DTYPE_BITS, EXT_BITS, PAGE_BYTES, ramFifo, ROW_BYTES_BITS, shlBytes, umin, xferFront, xferModuleName } from './xfer.ts';
-import { accelGeometry } from './buffers.ts';
-import { rowAddresses, xferRowBytes, type XferOperands } from './ld.ts';
+import { accelGeometry, BUFFER_READ_LATENCY } from './buffers.ts';
+import { AXI_ADDR_BITS, AXI_CHAN_BITS, AXI_LEN_BITS, burstBeats, bytesOf, COUNT_BITS, DTYPE_BITS, EXT_BITS, PAGE_BYTES, ramFifo, ROW_BYTES_BITS, rowAddresses, shlBytes, umin, XFER_IMMEDIATE_DONE_CYCLES, xferFront, xferModuleName, xferWalker, xferRowBytes, type XferOperands } from './xfer.ts';
 
 /** Entries of the read-data FIFO's RAM (plus its head register). */
 export const ST_FIFO_ENTRIES = 8;
@@ -54,11 +52,12 @@ export const ST_FIXED_CYCLES = 10;
  */
 export function stCycles(c: GenConfig, x: XferOperands, writeLatency: number): number {
   const AB = accelGeometry(c).axiBytes;
-  const bits = 4 << ['int4', 'int8', 'int16', 'int32'].indexOf(x.dtype);
-  const r = stReadLanes(c)[bits === 4 ? 0 : Math.log2(bits) - 2]!;
+  const d = DTYPES.indexOf(x.dtype);
+  const bits = DTYPE_BITS[d]!;
+  const r = stReadLanes(c)[d]!;
   const rb = xferRowBytes(x);
   const rows = rowAddresses(x);
-  if (rows.length === 0 || rb === 0) return 4;
+  if (rows.length === 0 || rb === 0) return XFER_IMMEDIATE_DONE_CYCLES;
   const reads = Math.ceil(x.len / r);
   const lastBytes = ((x.len - (reads - 1) * r) * bits) / 8;
   let n = 0;
@@ -101,21 +100,8 @@ export const stEngine = defineModule<GenConfig>(
     const rdAddrO = m.output('st_rd_addr', UInt(ELEM_ADDR_BITS));
     const rdData = m.input('st_rd_data', UInt(32 * SL));
 
-    const counts = { count0: f.count[0]!, count1: f.count[1]!, count2: f.count[2]! };
     const walker = (name: string, extWidth: number, extBase: Expr, extStrides: Expr[], bufWidth: number, bufBase: Expr, bufStrides: Expr[], ready: Expr) =>
-      m.instance(name, addrGen, { extWidth, bufWidth, countWidth: COUNT_BITS }, {
-        start: fr.go,
-        ready,
-        ext_base: extBase,
-        ext_stride0: extStrides[0]!,
-        ext_stride1: extStrides[1]!,
-        ext_stride2: extStrides[2]!,
-        buf_base: bufBase,
-        buf_stride0: bufStrides[0]!,
-        buf_stride1: bufStrides[1]!,
-        buf_stride2: bufStrides[2]!,
-        ...counts,
-      });
+      xferWalker(m, fr, name, { width: extWidth, base: extBase, strides: extStrides }, { width: bufWidth, base: bufBase, strides: bufStrides }, ready);
     const zero = (w: number) => lit(0, UInt(w));
     const lit0 = lit(0, Bool);
     const lit1 = lit(1, Bool);

@@ -17,11 +17,14 @@
  * The strides are unsigned, so the last row is the one furthest from the buffer start: checking
  * it covers every row.
  */
-import { Bool, lit, log2Ceil, mux, select, UInt, type Expr, type ModuleBuilder, type Signal } from '../../hdl/index.ts';
+import { Bool, lit, log2Ceil, mux, select, UInt, type Expr, type Instance, type ModuleBuilder, type Signal } from '../../hdl/index.ts';
 import { field, fieldSpec, queueInstrBits } from '../../isa/hdl-fields.ts';
+import type { InstrOf } from '../../isa/instr.ts';
 import { BUFFERS, DTYPES, slices } from '../../isa/table.ts';
+import { weightStreamBytes } from '../../numerics/quant.ts';
 import type { GenConfig } from '../config.ts';
 import { ERR } from '../control/status.ts';
+import { addrGen } from './addr-gen.ts';
 import { divisionByConstant } from './buffer.ts';
 import { accelGeometry, type AccelGeometry } from './buffers.ts';
 
@@ -50,6 +53,29 @@ export const XFER_IMMEDIATE_DONE_CYCLES = 4;
 export const DTYPE_BITS = [4, 8, 16, 32] as const;
 export const DTYPE_CODE = Object.fromEntries(DTYPES.map((d, i) => [d, i])) as Record<(typeof DTYPES)[number], number>;
 export const BUF_CODE = Object.fromEntries(BUFFERS.map((b, i) => [b, i])) as Record<(typeof BUFFERS)[number], number>;
+
+/** Fields of an LD/ST instruction as numbers (dyn fields resolved). */
+export type XferOperands = Pick<InstrOf<'LD'>, 'buf' | 'dtype' | 'grp' | 'space' | 'chan' | 'chstep' | 'istride0' | 'istride1' | 'istride2' | 'estride0' | 'estride1' | 'estride2'> & {
+  readonly addr: number;
+  readonly sram: number;
+  readonly len: number;
+  readonly count0: number;
+  readonly count1: number;
+  readonly count2: number;
+};
+
+/** External byte address of every row, in loop order (36-bit wrap). */
+export function rowAddresses(x: XferOperands): number[] {
+  const out: number[] = [];
+  for (let i2 = 0; i2 < x.count2; i2++) for (let i1 = 0; i1 < x.count1; i1++) for (let i0 = 0; i0 < x.count0; i0++) out.push((x.addr + i2 * x.estride2 + i1 * x.estride1 + i0 * x.estride0) % 2 ** 36);
+  return out;
+}
+
+/** Bytes of one row in external memory (grp: the weight stream). */
+export function xferRowBytes(x: Pick<XferOperands, 'dtype' | 'grp' | 'len'>): number {
+  const bits = 4 << DTYPES.indexOf(x.dtype);
+  return x.grp ? weightStreamBytes(x.len, bits === 4 ? 'int4' : 'int8', true) : (x.len * bits) / 8;
+}
 
 /** An LD/ST module name that names every parameter that shapes it (a short hash of the rest). */
 export function xferModuleName(prefix: string, c: GenConfig, extra: Record<string, number> = {}): string {
@@ -322,6 +348,30 @@ export function xferFront(m: ModuleBuilder, c: GenConfig, load: boolean): XferFr
     isMeta,
     finish: (cond: Expr) => finishCond.assign(running.and(cond)),
   };
+}
+
+/**
+ * An address walker (addr_gen) over the instruction's loop nest, started by `go`: `ext` walks
+ * addr + sum i_k * estride_k, `buf` whatever the caller needs (on-chip addresses, the channel),
+ * each at its own width (wrapping); `ready` steps to the next row.
+ */
+export function xferWalker(m: ModuleBuilder, fr: XferFront, name: string, ext: { width: number; base: Expr; strides: Expr[] }, buf: { width: number; base: Expr; strides: Expr[] }, ready: Expr): Instance {
+  const f = fr.f;
+  return m.instance(name, addrGen, { extWidth: ext.width, bufWidth: buf.width, countWidth: COUNT_BITS }, {
+    start: fr.go,
+    ready,
+    ext_base: ext.base,
+    ext_stride0: ext.strides[0]!,
+    ext_stride1: ext.strides[1]!,
+    ext_stride2: ext.strides[2]!,
+    buf_base: buf.base,
+    buf_stride0: buf.strides[0]!,
+    buf_stride1: buf.strides[1]!,
+    buf_stride2: buf.strides[2]!,
+    count0: f.count[0]!,
+    count1: f.count[1]!,
+    count2: f.count[2]!,
+  });
 }
 
 function markField(used: Set<number>, op: string, name: string): void {

@@ -1,6 +1,6 @@
 /**
- * Co-simulation: stories260K compiled for a 4 x 16 accelerator runs on the generated
- * flightllm_top in Verilator. RtlEngine compares every block with the golden model (logits
+ * The generated flightllm_top in Verilator, one build for the whole file: stories260K compiled
+ * for a 4 x 16 accelerator, and random programs (npm run fuzz runs more of them). RtlEngine compares every block with the golden model (logits
  * and the whole HBM/DDR image, KV cache included) and throws on the first difference, so a
  * passing run is a bit-for-bit agreement.
  */
@@ -12,6 +12,11 @@ import { generate, generateAsync } from '../../src/model/engine.ts';
 import { RtlEngine, type RtlBlockReport } from '../../src/sim/rtl-engine.ts';
 import { STORIES } from '../golden/fixtures.ts';
 import { COSIM_HW } from './fixtures.ts';
+import { fuzzMain, GoldenRunner } from '../../src/fuzz/index.ts';
+import { RtlRunner } from '../../src/sim/rtl-runner.ts';
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 
 const w = loadCheckpoint(STORIES);
@@ -35,6 +40,19 @@ describe('stories260K on the RTL (Verilator) against the golden model', () => {
       expect(r.cycles).toBeGreaterThan(1000);
       expect(r.busy.mx).toBeGreaterThan(0);
       expect(r.busy.sfu).toBeGreaterThan(0);
+    }
+  }, 1_200_000);
+});
+
+describe('random programs on the RTL against the golden model', () => {
+  it('40 programs (10% with one bad instruction): same memory, same error class and instruction', async () => {
+    const rtl = new RtlRunner();
+    try {
+      const s = await fuzzMain({ count: 40, seed: 1000, engine: rtl, reference: new GoldenRunner(), out: await mkdtemp(join(tmpdir(), 'fg-fuzz-')), hw: COSIM_HW, minimize: false });
+      expect(s.failures.map((f) => f.text)).toEqual([]);
+      expect(s.passed).toBe(40);
+    } finally {
+      await rtl.close();
     }
   }, 1_200_000);
 });
