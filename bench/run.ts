@@ -163,6 +163,11 @@ export async function runBench(o: { quick: boolean }): Promise<void> {
     return modelBenchItems(o.quick, (line) => process.stderr.write(`bench:   ${line}\n`));
   });
 
+  await step('rtl: flightllm_top build and stories260K on the RTL', async () => {
+    const { rtlBenchItems } = await import('./rtl.ts');
+    return rtlBenchItems(o.quick, (line) => process.stderr.write(`bench:   ${line}\n`));
+  });
+
   const verilator = (await execa('verilator', ['--version'])).stdout.trim();
   const machine = { cpu: cpus()[0]?.model ?? 'unknown', cores: cpus().length, node: process.version, verilator, date: new Date().toISOString() };
   await mkdir(join(ROOT, 'bench'), { recursive: true });

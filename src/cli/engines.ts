@@ -38,7 +38,7 @@ export interface EngineRequest {
   /** Hardware and compiler options for compiling a --checkpoint on the fly (golden, rtl). */
   readonly compile?: CompileCliOptions;
   /** rtl: compare with the golden model after every block (default on), progress hooks. */
-  readonly rtl?: { readonly check?: boolean; readonly onBlock?: (r: RtlBlockReport) => void; readonly onBuild?: (msg: string) => void };
+  readonly rtl?: { readonly check?: boolean; readonly checkEveryStore?: boolean; readonly onBlock?: (r: RtlBlockReport) => void; readonly onBuild?: (msg: string) => void };
 }
 
 /** Builds an engine; throws UsageError for requests it cannot serve (one line for the user). */
@@ -87,7 +87,7 @@ function goldenEngine(request: EngineRequest): Engine {
 async function rtlEngine(request: EngineRequest): Promise<AsyncEngine> {
   const compiled = compiledProgram(request);
   try {
-    return await RtlEngine.create(compiled, { check: request.rtl?.check ?? true, onBlock: request.rtl?.onBlock, onBuild: request.rtl?.onBuild });
+    return await RtlEngine.create(compiled, { check: request.rtl?.check ?? true, checkEveryStore: request.rtl?.checkEveryStore, onBlock: request.rtl?.onBlock, onBuild: request.rtl?.onBuild });
   } catch (e) {
     if (e instanceof RangeError) throw new UsageError(e.message);
     throw e;

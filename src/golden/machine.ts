@@ -63,8 +63,11 @@ export class GoldenMachine {
   private readonly mpe: MpeModel;
   private readonly CL: number;
   stats: MachineStats = GoldenMachine.emptyStats();
-  /** Called for every row an ST writes (co-simulation uses it to name the instruction behind a difference). */
-  onStore?: (row: { pc: number; instr: Instr; space: 'hbm' | 'ddr'; addr: number; bytes: number }) => void;
+  /**
+   * Called after every row an ST writes, with the instructions executed so far (this one
+   * included): co-simulation names the instruction behind a difference and checks stores one by one.
+   */
+  onStore?: (row: { pc: number; instr: Instr; executed: number; space: 'hbm' | 'ddr'; addr: number; bytes: number }) => void;
   private pc = 0;
   /** The SFU's per-row unscale multipliers, rowScales[slot][row] (slot 0 unused). */
   readonly rowScales: Multiplier[][] = Array.from({ length: 8 }, () => Array.from({ length: ROW_SCALE_ENTRIES }, () => ({ m: 0, sh: 0 })));
@@ -224,8 +227,8 @@ export class GoldenMachine {
             }
           } else {
             this.stats.storeBytes[ins.space] += rowBytes;
-            this.onStore?.({ pc: this.pc, instr: ins, space: ins.space, addr: ea, bytes: rowBytes });
             for (let j = 0; j < len; j++) writeElem(mem, ea, j, bits, this.buffers[ins.buf][sa + j]!);
+            this.onStore?.({ pc: this.pc, instr: ins, executed: this.stats.instructions, space: ins.space, addr: ea, bytes: rowBytes });
           }
         }
       }

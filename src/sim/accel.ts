@@ -84,7 +84,7 @@ export interface Traffic {
 
 export interface RunResult {
   /** `error`: STATUS.error, or the design finished but the memory models saw a bad access (`fault`). */
-  readonly status: 'done' | 'error' | 'timeout';
+  readonly status: 'done' | 'error' | 'timeout' | 'paused';
   /** Cycles the harness clocked after the start (until STATUS showed done or error). */
   readonly cycles: number;
   /** The design's own CYCLES counter. */
@@ -279,6 +279,15 @@ export class AccelSim {
     return parseRun(await this.command(`run ${startPc} ${maxCycles}${opts.serial ? ' serial' : ''}`));
   }
 
+  /**
+   * Keeps clocking a started run until done, error, `maxCycles`, or (status `paused`) the
+   * INSTRS counter reaching `instrs`: in serial mode every instruction before the last
+   * dispatched one is then complete (the store-by-store check of RtlEngine).
+   */
+  async waitInstrs(instrs: number, maxCycles: number): Promise<RunResult> {
+    return parseRun(await this.command(`wait_instrs ${instrs} ${maxCycles}`));
+  }
+
   /** Keeps clocking a started run (e.g. after a timeout) until done, error or `maxCycles`. */
   async wait(maxCycles: number): Promise<RunResult> {
     return parseRun(await this.command(`wait ${maxCycles}`));
@@ -434,7 +443,7 @@ function parseRun(reply: string): RunResult {
   const [ifBursts, ifWords] = list('if');
   const errCode = n('err');
   const faults = n('faults');
-  const status = what === 'error' || (what === 'done' && faults > 0) ? 'error' : what === 'done' ? 'done' : 'timeout';
+  const status = what === 'error' || (what === 'done' && faults > 0) ? 'error' : what === 'done' ? 'done' : what === 'paused' ? 'paused' : 'timeout';
   const errText = errCode ? (ERR_TEXT[errCode] ?? `unknown error code ${errCode}`) : fault ? `memory model: ${fault}` : '';
   const wallMs = n('us') / 1000;
   return {

@@ -32,6 +32,11 @@ export interface RtlBlockReport {
 export interface RtlEngineOptions extends AccelSimOptions {
   /** Compare with the golden model after every block (default true). */
   readonly check?: boolean;
+  /**
+   * Also compare after every ST (needs check): the RTL runs in serial mode (one instruction at
+   * a time) and stops after each store to compare the rows it wrote with the golden model's.
+   */
+  readonly checkEveryStore?: boolean;
   /** Cycle limit of one block run. */
   readonly maxCycles?: number;
   /** Called after every block run. */
@@ -48,9 +53,13 @@ export class CosimMismatch extends Error {
 interface StoreRow {
   pc: number;
   instr: Instr;
+  /** 0-based index of the ST among the block's executed instructions (LOOP bodies unrolled). */
+  seq: number;
   space: Space;
   addr: number;
   bytes: number;
+  /** What the golden model stored. */
+  data: Uint8Array;
 }
 
 export class RtlEngine implements AsyncEngine {
@@ -58,6 +67,7 @@ export class RtlEngine implements AsyncEngine {
   readonly reports: RtlBlockReport[] = [];
   private next = 0;
   private stores: StoreRow[] = [];
+  private executedBefore = 0;
 
   private constructor(
     private readonly compiled: Compiled,
@@ -67,7 +77,10 @@ export class RtlEngine implements AsyncEngine {
     private readonly opts: RtlEngineOptions,
   ) {
     this.config = compiled.plan.model;
-    if (golden) golden.machine.onStore = (row) => this.stores.push(row);
+    if (golden) {
+      const mem = golden.machine.memory;
+      golden.machine.onStore = (row) => this.stores.push({ ...row, seq: row.executed - 1 - this.executedBefore, data: mem.space(row.space).slice(row.addr, row.addr + row.bytes) });
+    }
   }
 
   /** Generates flightllm_top for the program's hardware, builds (or reuses) the simulator and loads the program. */
@@ -110,12 +123,26 @@ export class RtlEngine implements AsyncEngine {
     const block = blocks.find((b) => b.name === r.block);
     if (!block) throw new RangeError(`the program has no ${r.block} block`);
     checkTokens(plan, r.tokens);
+    // The golden model runs the block first: its stores are what the RTL's are checked against.
+    const want = this.golden ? this.goldenBlock(r) : undefined;
     const staged = stagedInputs(plan, this.memory, r.tokens, block.tokens);
     await this.sim.writeMem('ddr', staged.addr, staged.bytes);
     const regs = blockRegisters(plan, r.pos, block.tokens);
     for (let i = 0; i < regs.length; i++) await this.sim.setLength(i, regs[i]!);
     const t0 = performance.now();
-    const run = await this.sim.run(block.byteOffset / 4, this.opts.maxCycles ?? 2 ** 40);
+    const max = this.opts.maxCycles ?? 2 ** 40;
+    let run: AccelRun;
+    if (this.golden && this.opts.checkEveryStore) {
+      run = await this.sim.run(block.byteOffset / 4, 0, { serial: true });
+      for (const st of this.stores) {
+        run = await this.sim.waitInstrs(st.seq + 2, max);
+        if (run.status !== 'paused' && run.status !== 'done') break;
+        await this.compareStore(r, st);
+      }
+      if (run.status === 'paused') run = await this.sim.wait(max);
+    } else {
+      run = await this.sim.run(block.byteOffset / 4, max);
+    }
     const report: RtlBlockReport = { block: r.block, pos: r.pos, tokens: r.tokens.length, cycles: run.cycles, busy: run.busy, wallMs: performance.now() - t0 };
     if (run.status !== 'done') {
       const where = run.status === 'error' ? `${run.errText} at ${this.describePc(run.errPc)}` : `no SYS end after ${run.cycles} cycles`;
@@ -126,14 +153,25 @@ export class RtlEngine implements AsyncEngine {
     const logits = plan.layout.get('logits');
     const raw = await this.sim.readMem(logits.space, logits.addr, r.tokens.length * this.config.vocabSize * 4);
     const rows = logitRows(this.compiled, new Int32Array(raw.buffer, raw.byteOffset, raw.byteLength / 4), r.tokens.length);
-    if (this.golden) await this.check(r, rows);
+    if (want) await this.check(r, rows, want);
     return rows;
   }
 
-  /** Runs the same block on the golden model and compares logits and both memories byte for byte. */
-  private async check(r: BlockRun, rows: Float32Array[]): Promise<void> {
+  /** The golden model's run of the same block (its stores are logged in this.stores). */
+  private goldenBlock(r: BlockRun): Float32Array[] {
     this.stores = [];
-    const want = r.block === 'decode' ? [this.golden!.forward(r.tokens[0]!, r.pos)] : this.golden!.prefill(r.tokens, r.pos);
+    this.executedBefore = this.golden!.machine.stats.instructions;
+    return r.block === 'decode' ? [this.golden!.forward(r.tokens[0]!, r.pos)] : this.golden!.prefill(r.tokens, r.pos);
+  }
+
+  private async compareStore(r: BlockRun, st: StoreRow): Promise<void> {
+    const got = await this.sim.readMem(st.space, st.addr, st.bytes);
+    const i = firstDifference(got, st.data);
+    if (i >= 0) throw new CosimMismatch(`RTL and golden model differ after instruction ${st.pc} (${disassemble([st.instr]).trim()}) of the ${r.block} block at position ${r.pos}: ${st.space} byte 0x${(st.addr + i).toString(16)}: RTL ${hexBytes(got, i)}, golden ${hexBytes(st.data, i)}`);
+  }
+
+  /** Compares logits and both memories byte for byte with the golden model's run of the block. */
+  private async check(r: BlockRun, rows: Float32Array[], want: Float32Array[]): Promise<void> {
     const mem = this.golden!.machine.memory;
     for (const space of ['hbm', 'ddr'] as const) {
       const ref = mem.space(space);

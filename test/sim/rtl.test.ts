@@ -44,6 +44,32 @@ describe('stories260K on the RTL (Verilator) against the golden model', () => {
   }, 1_200_000);
 });
 
+describe('other formats on the same RTL', () => {
+  it('2:4 sparse INT4 weights with INT8 activations (dynamic row scaling): 3 decode steps equal to the golden model', async () => {
+    const compiled = compile({ model: w.config, weights: w, hw: COSIM_HW, options: { precision: 'int4', actBits: 8, pattern: { n: 2, m: 4 } } });
+    const rtl = await RtlEngine.create(compiled);
+    engines.push(rtl);
+    const ids: number[] = [];
+    let token = 1;
+    for (let pos = 0; pos < 3; pos++) {
+      const rows = await rtl.forward(token, pos);
+      token = rows.indexOf(Math.max(...rows));
+      ids.push(token);
+    }
+    expect(ids.length).toBe(3);
+  }, 1_200_000);
+});
+
+describe('store-by-store checking', () => {
+  it('--check-every-store: the RTL runs one instruction at a time and every ST matches the golden model when it completes', async () => {
+    const compiled = compile({ model: w.config, weights: w, hw: COSIM_HW, options: { precision: 'int8', actBits: 16, pattern: 'dense' } });
+    const rtl = await RtlEngine.create(compiled, { checkEveryStore: true });
+    engines.push(rtl);
+    const rows = await rtl.forward(1, 0);
+    expect(Array.from(rows)).toEqual(Array.from(new GoldenEngine(compiled).forward(1, 0)));
+  }, 1_200_000);
+});
+
 describe('random programs on the RTL against the golden model', () => {
   it('40 programs (10% with one bad instruction): same memory, same error class and instruction', async () => {
     const rtl = new RtlRunner();

@@ -29,6 +29,7 @@ interface InferOptions extends CompileCliOptions {
   sparsity?: Pattern;
   progress?: boolean;
   check?: boolean;
+  checkEveryStore?: boolean;
 }
 
 const errCode = (e: unknown) => (e as NodeJS.ErrnoException).code ?? (e as Error).message;
@@ -155,12 +156,15 @@ export function registerInfer(program: Command): void {
     .option('--prompt-ids <ids>', 'token ids forced after BOS (teacher forcing), e.g. 5,9,17', list('--prompt-ids', tokenId))
     .option('--dump-logits <file>', 'write the logits of every position from 0 on (prompt + tokens rows of vocab float32 LE values)')
     .option('--progress', 'report tokens/s on stderr even when stderr is not a terminal')
-    .option('--no-check', 'rtl: do not compare every block with the golden model');
+    .option('--no-check', 'rtl: do not compare every block with the golden model')
+    .option('--check-every-store', 'rtl: also compare after every ST (runs the RTL one instruction at a time)');
   addCompileOptions(cmd, ' (golden/rtl with --checkpoint; ignored by float)');
   cmd.action(async (o: InferOptions) => {
       if ((o.checkpoint === undefined) === (o.program === undefined)) throw new UsageError('give exactly one of --checkpoint FILE and --program DIR');
+      if (o.engine !== 'rtl' && (o.checkEveryStore || o.check === false)) throw new UsageError('--check-every-store and --no-check apply to --engine rtl');
+      if (o.checkEveryStore && o.check === false) throw new UsageError('--check-every-store needs the golden comparison (drop --no-check)');
       const rtl = o.engine === 'rtl' ? rtlReporter() : undefined;
-      const engine = await makeEngine(o.engine, { checkpoint: o.checkpoint, program: o.program, precision: o.precision, actPrecision: o.actPrecision, sparsity: o.sparsity, compile: o, rtl: { check: o.check, onBlock: rtl?.block, onBuild: rtl?.build } });
+      const engine = await makeEngine(o.engine, { checkpoint: o.checkpoint, program: o.program, precision: o.precision, actPrecision: o.actPrecision, sparsity: o.sparsity, compile: o, rtl: { check: o.check, checkEveryStore: o.checkEveryStore, onBlock: rtl?.block, onBuild: rtl?.build } });
       const promptIds = o.promptIds ?? [];
       try {
         checkGenerate(engine.config, o.tokens, promptIds);
