@@ -49,21 +49,36 @@ interface Node {
   body?: Node[];
 }
 const ENGINE_OPS = ['LD', 'ST', 'MM', 'MV', 'SFU'];
+const LOOP_WORDS = OPS.get('LOOP')!.words;
 const sysInstr = (fn: string, reg = 'L0', imm: unknown = 0): Mutable => ({ op: 'SYS', fn, reg, imm, wait: [], release: [] });
 
-function genBlock(rng: Rng, n: number, depth: number, maxDepth: number): Node[] {
+/** How genBlock nests: LOOP probability per item, body lengths (items) and static counts. */
+interface Shape {
+  readonly loop: number;
+  readonly body: (rng: Rng, depth: number) => number;
+  readonly counts: readonly number[];
+}
+const PLAIN: Shape = { loop: 0.14, body: (rng) => (rng.int(0, 5) ? rng.int(1, 4) : rng.int(5, 10)), counts: [0, 1, 1, 2, 3] };
+/**
+ * Loop-heavy: nests three deep, outer bodies often far longer than the half ring the fetch
+ * protects for replays (up to about 100 words), so replays of bodies that partly left the
+ * ring, rewinds to nested targets and ring wrap-around all occur (fuzz seed 1031).
+ */
+const LOOPY: Shape = { loop: 0.3, body: (rng, depth) => (depth === 0 && rng.int(0, 2) ? rng.int(7, 14) : rng.int(0, 1) ? rng.int(4, 8) : rng.int(1, 3)), counts: [1, 2, 2, 3] };
+
+function genBlock(rng: Rng, n: number, depth: number, maxDepth: number, shape: Shape = PLAIN): Node[] {
   const out: Node[] = [];
   for (let i = 0; i < n; i++) {
     const r = rng.next();
-    if (r < 0.14 && depth < maxDepth) {
+    if (r < shape.loop && depth < maxDepth) {
       // L0..L3 stay in 0..3 so dyn loop counts stay small.
-      const count = rng.int(0, 3) === 0 ? { reg: rng.int(0, 3), offset: rng.int(0, 1) } : rng.pick([0, 1, 1, 2, 3]);
-      out.push({ instr: { op: 'LOOP', count, body: 0, wait: [], release: [] }, body: genBlock(rng, rng.int(0, 5) ? rng.int(1, 4) : rng.int(5, 10), depth + 1, maxDepth) });
-    } else if (r < 0.24) {
+      const count = rng.int(0, 3) === 0 ? { reg: rng.int(0, 3), offset: rng.int(0, 1) } : rng.pick(shape.counts);
+      out.push({ instr: { op: 'LOOP', count, body: 0, wait: [], release: [] }, body: genBlock(rng, shape.body(rng, depth), depth + 1, maxDepth, shape) });
+    } else if (r < shape.loop + 0.1) {
       const reg = rng.int(0, 7);
       const imm = reg < 4 ? (rng.int(0, 1) ? rng.int(0, 3) : { reg: rng.int(0, 3), offset: 0 }) : rng.int(0, 1) ? rng.int(0, 2 ** 32 - 1) : { reg: rng.int(0, 7), offset: rng.int(-5000, 100000) };
       out.push({ instr: sysInstr('setlen', LEN_REGS[reg], imm) });
-    } else if (r < 0.29) {
+    } else if (r < shape.loop + 0.15) {
       out.push({ instr: sysInstr('sync') });
     } else {
       const ins = randomInstr(rng, OPS.get(rng.pick(ENGINE_OPS))!) as unknown as Mutable;
@@ -126,8 +141,8 @@ function flatten(block: Node[]): Mutable[] {
  * A random program whose outstanding tokens per queue pair stay within tokenDepth in program
  * order (the compiler's rule): each block holds at most `cap` per pair, blocks nest loopDepth deep.
  */
-function randomProgram(rng: Rng, items: number, cp: ControllerConfig): Uint32Array {
-  const top = genBlock(rng, items, 0, cp.loopDepth);
+function randomProgram(rng: Rng, items: number, cp: ControllerConfig, shape: Shape = PLAIN): Uint32Array {
+  const top = genBlock(rng, items, 0, shape === LOOPY ? Math.min(3, cp.loopDepth) : cp.loopDepth, shape);
   assignTokens(rng, top, Math.max(1, Math.floor(cp.tokenDepth / (cp.loopDepth + 1))));
   return toWords(encodeProgram([...flatten(top), sysInstr('end')] as unknown as AnyInstr[]));
 }
@@ -143,6 +158,8 @@ interface Job {
   readonly stall?: number;
   /** Engine delay inputs: random 0..15 or 0. */
   readonly fast?: boolean;
+  /** Engine delay inputs all 15 (every engine instruction 16 cycles longer). */
+  readonly slow?: boolean;
   /** Fake engines fail an instruction whose word 1 equals this. */
   readonly magic?: number;
   /** Expected outcome when the model cannot know it (engine errors). */
@@ -214,7 +231,7 @@ async function runJobs({ sim, cp }: Bench, jobs: readonly Job[], seed: number): 
     const run = (): Record<string, PortValue> => ({
       ar_stall: rng.next() < (job.stall ?? 0) ? 1 : 0,
       r_stall: rng.next() < (job.stall ?? 0) ? 1 : 0,
-      delays: job.fast ? 0 : rng.int(0, 0xffff),
+      delays: job.fast ? 0 : job.slow ? 0xffff : rng.int(0, 0xffff),
       magic: job.magic ?? 0,
       magic_en: job.magic === undefined ? 0 : 1,
     });
@@ -317,9 +334,9 @@ function checkError(r: JobResult): void {
   expect(r.viol, r.job.name).toBe(false);
 }
 
-function randomJob(rng: Rng, cp: ControllerConfig, name: string, extra: Partial<Job> = {}): Job {
+function randomJob(rng: Rng, cp: ControllerConfig, name: string, extra: Partial<Job> = {}, shape: Shape = PLAIN): Job {
   for (;;) {
-    const prog = randomProgram(rng, rng.int(6, 28), cp);
+    const prog = shape === LOOPY ? randomProgram(rng, rng.int(3, 10), cp, LOOPY) : randomProgram(rng, rng.int(6, 28), cp);
     const lens = LEN_REGS.map((_, i) => (i < 4 ? rng.int(0, 3) : rng.int(0, 2 ** 32 - 1)));
     const base = rng.int(0, IMEM - prog.length - 1);
     const t = dispatchModel((a) => (a - base >= 0 && a - base < prog.length ? prog[a - base]! : 0), base, lens, { loopDepth: cp.loopDepth, maxInstrs: 20_000 });
@@ -462,18 +479,30 @@ describe('controller', () => {
     cyc.push({ enable: 1, redirect: 1, target: 100 });
     let stall = 0;
     let popRate = 0.8;
+    // Rare jumps let the history grow past the protected half ring; a pause after a jump back
+    // (the dispatcher waiting on an engine) lets the words in flight land before the replay.
+    let jumpRate = 0.03;
+    let pause = 0;
+    let paused = 0;
+    /** Cycles of jumps followed by a pause (a refetch would look as quick as a replay). */
+    const pausedJumps = new Set<number>();
     for (let t = 0; t < 30000; t++) {
       if (t % 500 === 0) {
         stall = rng.pick([0, 0, 0.3, 0.7]);
         popRate = rng.pick([0.2, 0.8, 1, 1]);
+        jumpRate = rng.pick([0.03, 0.03, 0.01]);
+        pause = rng.pick([0, 0, 12, 30]);
       }
-      const redirect = rng.next() < 0.03 ? 1 : 0;
+      const redirect = rng.next() < jumpRate ? 1 : 0;
+      const pop = paused > 0 ? 0 : rng.next() < popRate ? 1 : 0;
+      paused = redirect ? pause : Math.max(0, paused - 1);
+      if (redirect && pause) pausedJumps.add(cyc.length);
       cyc.push({
         enable: rng.next() < 0.01 ? 0 : 1,
-        pop: rng.next() < popRate ? 1 : 0,
+        pop,
         redirect,
         reuse: rng.next() < 0.8 ? 1 : 0,
-        back: rng.pick([rng.int(0, 8), rng.int(0, 40), rng.int(24, 40), rng.int(0, 80)]), // the ring keeps about 32 handed-out words
+        back: rng.pick([rng.int(0, 8), rng.int(0, 40), rng.int(24, 40), rng.int(0, 80), rng.int(32, 64)]), // the ring keeps about 32 handed-out words, often more
         target: rng.int(0, 2 ** 32 - 1),
         ar_stall: rng.next() < stall ? 1 : 0,
         r_stall: rng.next() < stall ? 1 : 0,
@@ -496,12 +525,12 @@ describe('controller', () => {
       }
       if (cyc[t]!.redirect) {
         expectAddr = Number(o.jump_to);
-        sinceRedirect = 0;
+        sinceRedirect = pausedJumps.has(t) ? -1 : 0;
       } else if (sinceRedirect >= 0) sinceRedirect++;
       expect(o.viol, `cycle ${t}`).toBe(0n);
     });
     expect(pops).toBeGreaterThan(3000);
-    expect(quick, 'rewinds served from the ring').toBeGreaterThan(50);
+    expect(quick, 'rewinds served from the ring').toBeGreaterThan(30);
   });
 
   it('random programs (LOOPs, setlen, sync, dyn fields, tokens; serial mode; IF stalls; restarts without reset): each engine receives what run() dispatches, in order, resolved', async () => {
@@ -514,6 +543,71 @@ describe('controller', () => {
       const dispatched = results.reduce((s, r) => s + ENGINE_QUEUES.reduce((k, q) => k + r.trace.queues[q].length, 0), 0);
       expect(loops).toBeGreaterThan(20);
       expect(dispatched).toBeGreaterThan(300);
+    }
+  });
+
+  it('LOOP bodies longer than the half ring the fetch protects replay right while bursts are in flight (fuzz seed 1031); loop-heavy random programs', async () => {
+    const sfu = (fn: string) => `SFU fn=${fn} itype=int32 otype=int32 len=4 rows=1 abuf=global dbuf=global a=0 d=0x100`;
+    const ld = (buf: string, count0: number) => `LD buf=${buf} dtype=int8 space=ddr addr=0x100 chan=3 sram=0x10 len=16 count0=${count0}`;
+    const lens = [0, 0, 0, 0, 0, 0, 0, 0];
+    // The shape of fuzz seed 1031: a 49-word outer body holding two nested LOOPs. When it jumps
+    // back, 53 words are history, 11 unread and 15 on their way from bursts the fetch requested
+    // (only half the ring is protected for replays); the replay turns the 50 words back into
+    // unread ones, the dispatcher stops at the sync behind the SFU, and the 15 words used to
+    // land over the replayed ones: ERR.opcode at the middle LOOP.
+    const nested = (pre: number, outer: number) =>
+      asm([
+        ...Array.from({ length: pre }, () => sfu('copy')),
+        `LOOP count=${outer} body=15`,
+        sfu('requant'),
+        'SYS fn=setlen reg=L1',
+        'SYS fn=sync',
+        'LOOP count=3 body=8',
+        'SYS fn=setlen reg=L4 imm=L1+3',
+        'SYS fn=sync',
+        'LOOP count=2 body=3',
+        'SYS fn=setlen reg=L4 imm=L4+4',
+        ld('kv', 4),
+        ld('weight', 2),
+        'SYS fn=sync',
+        'SYS fn=setlen reg=L1 imm=L1',
+        'SYS fn=sync',
+        'SYS fn=setlen imm=L0+16',
+        'SYS fn=sync',
+        sfu('copy'),
+        'SYS fn=end',
+      ].join('\n'));
+    // The same in one level: a 49- or 53-word body starting with an SFU and a sync.
+    const flat = (n: number) => asm([`LOOP count=3 body=${n + 2}`, sfu('requant'), 'SYS fn=sync', ...Array.from({ length: n }, () => 'SYS fn=setlen reg=L4 imm=L4+1'), 'SYS fn=end'].join('\n'));
+    const crafted: Job[] = [];
+    for (const pre of [0, 1, 2, 3, 4]) for (const off of [0, 3, 7, 11, 14]) crafted.push({ name: `nested, ${pre} SFU before, base +${off}`, prog: nested(pre, 2 + (off & 2)), base: 0x200 + 0x40 * pre + off, lens, fast: true });
+    for (const n of [20, 22]) for (const off of [0, 3, 11]) crafted.push({ name: `flat ${n + 2}-instruction body, base +${off}`, prog: flat(n), base: 0x600 + off, lens, fast: true });
+    crafted.push({ name: 'nested, random engine times', prog: nested(0, 4), base: 0x700, lens });
+    crafted.push({ name: 'nested, slow engines', prog: nested(1, 4), base: 0x740, lens, slow: true });
+    crafted.push({ name: 'nested, IF stalls', prog: nested(2, 4), base: 0x780, lens, stall: 0.3 });
+    for (const r of await runJobs(big, crafted, 31)) checkDone(r);
+
+    // Loop-heavy random programs: three levels, long bodies, slow engines, IF stalls.
+    const longest = (prog: Uint32Array): number => {
+      const at: number[] = [];
+      for (let a = 0; a < prog.length; a += OPS_BY_CODE.get(prog[a]! & 15)!.words) at.push(a);
+      at.push(prog.length);
+      let most = 0;
+      at.forEach((a, i) => {
+        if (i < at.length - 1 && OPS_BY_CODE.get(prog[a]! & 15)!.name === 'LOOP') {
+          const { body } = decodeWords(prog.slice(a, a + LOOP_WORDS)) as unknown as { body: number };
+          most = Math.max(most, at[Math.min(i + 1 + body, at.length - 1)]! - at[i + 1]!);
+        }
+      });
+      return most;
+    };
+    for (const [bench, seed, n] of [[big, 1031, 40], [small, 1032, 16]] as const) {
+      const rng = new Rng(seed);
+      const jobs = Array.from({ length: n }, (_, i) => randomJob(rng, bench.cp, `${bench === big ? 'default' : 'small'} design, loop-heavy random ${i}`, i % 4 === 1 ? { slow: true } : i % 4 === 2 ? { fast: true } : {}, LOOPY));
+      const results = await runJobs(bench, jobs, seed);
+      for (const r of results) checkDone(r);
+      expect(jobs.filter((j) => longest(j.prog) > 40).length, 'programs with a LOOP body over 40 words').toBeGreaterThan(n / 4);
+      expect(results.reduce((s, r) => s + r.trace.iterations, 0)).toBeGreaterThan(5 * n);
     }
   });
 

@@ -18,7 +18,10 @@ export const DEFAULT_FETCH: FetchParams = { bufferWords: 64 };
  *
  * The ring keeps words already handed out (`hist`, up to half the ring is protected from
  * prefetching) so a LOOP back-jump to a word still held replays it from the ring: a small
- * body costs no refetch. `redirect` with `reuse` low (a start), or a target not held, empties
+ * body costs no refetch. History past the protected half may be overwritten by words already
+ * requested; when a back-jump into it would leave those words no room beside the replayed ones,
+ * they are dropped and refetched after the replayed words (otherwise they would land over
+ * words not yet handed out). `redirect` with `reuse` low (a start), or a target not held, empties
  * the ring and restarts the stream at `target`; the words still in flight (including those of
  * a request not yet accepted, which stays valid as AXI requires) are counted in `drop` and
  * thrown away as they arrive. That is also how a new start recovers from whatever a halted or
@@ -76,6 +79,15 @@ export const ctrlFetch = defineModule<FetchParams>(
     const histLeft = m.wire('hist_left', UInt(cw), hist.sub(overwrite).trunc(cw));
     const rewind = m.wire('rewind', Bool, redirect.and(reuse).and(back.le(histLeft)));
     const flush = m.wire('flush', Bool, redirect.and(rewind.not()));
+    // A rewind turns `back` handed-out words into unread ones. The words still to land (in
+    // flight and not stale) go in behind the unread ones and, in a full ring, over the oldest
+    // history: if they would not all fit beside the unread words (a body of more than half the
+    // ring replayed while bursts requested on the strength of the unprotected history are in
+    // flight), they would overwrite words of the body not yet handed out. Then they are dropped
+    // like a flush drops them, and the stream restarts right after the last unread word.
+    const backC = back.trunc(cw);
+    const pending = m.wire('pending', UInt(cw), inflight.sub(drop).trunc(cw));
+    const crowd = m.wire('crowd', Bool, rewind.and(count.add(backC).add(pending).gt(N)));
     const pushKept = m.wire('push_kept', Bool, push.and(flush.not()));
     const take = m.wire('take', Bool, pop.and(redirect.not()));
     const backN = back.trunc(aw);
@@ -90,7 +102,6 @@ export const ctrlFetch = defineModule<FetchParams>(
     const bypassData = m.reg('bypass_data', UInt(32), { enable: pushKept, reset: null });
     bypassData.assign(rData);
 
-    const backC = back.trunc(cw);
     wptr.assign(mux(flush, lit(0, UInt(aw)), wptr.add(pushKept).trunc(aw)));
     rptr.assign(rptrNext);
     count.assign(mux(flush, c(0), count.add(pushKept).add(mux(rewind, backC, c(0))).sub(take).trunc(cw)));
@@ -107,10 +118,12 @@ export const ctrlFetch = defineModule<FetchParams>(
     arValid.assign(mux(issue, lit(1, Bool), mux(arReady, lit(0, Bool), arValid)));
     arAddr.assign(mux(issue, fpc, arAddr));
     arLen.assign(mux(issue, lenM1, arLen));
-    // After a rewind the stream continues where it was: fpc stays.
-    fpc.assign(mux(flush, target, mux(issue, fpc.add(words).trunc(32), fpc)));
+    // After a rewind the stream continues where it was: fpc stays, unless the words in flight
+    // are dropped (crowd): then it goes on from the word after the last one in the ring.
+    const ringEnd = spc.add(count).add(pushKept).trunc(32);
+    fpc.assign(mux(flush, target, mux(crowd, ringEnd, mux(issue, fpc.add(words).trunc(32), fpc))));
     inflight.assign(inflight.add(mux(issue, words, lit(0, UInt(5)))).sub(beat).trunc(cw));
-    drop.assign(mux(flush, inflight.sub(beat).trunc(cw), mux(beat.and(drop.ne(0)), drop.sub(1).trunc(cw), drop)));
+    drop.assign(mux(flush.or(crowd), inflight.sub(beat).trunc(cw), mux(beat.and(drop.ne(0)), drop.sub(1).trunc(cw), drop)));
 
     arValidO.assign(arValid);
     arAddrO.assign(arAddr);
