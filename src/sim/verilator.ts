@@ -3,10 +3,10 @@
  * cycle by cycle from TypeScript. Builds are cached by a hash of the Verilog, the harness and
  * the flags, so a second run of the same design does not rebuild.
  */
-import { createHash } from 'node:crypto';
-import { mkdir, mkdtemp, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
+import { cachedVerilatorBuild } from './build-cache.ts';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
 import type { ModuleDef } from '../hdl/index.ts';
@@ -72,34 +72,8 @@ export class VerilatorSim {
     for (const p of outputs) (getters.push(...getter(p, k)), (k += words(p.width)));
     const harness = render('vector-harness.cpp', { version: VERSION, top: def.name, inWords, outWords: k, hasClock, setters, getters });
 
-    const names = [...files.keys()].sort();
-    const hash = createHash('sha256');
-    for (const n of names) hash.update(`${n}\0${files.get(n)}\0`);
-    hash.update(harness).update(FLAGS.join(' ')).update(def.name);
-    const key = hash.digest('hex').slice(0, 24);
-    const cache = resolve(opts.cacheDir ?? DEFAULT_CACHE);
-    const dir = join(cache, key);
-    const binary = join(dir, 'obj', 'Vsim');
-    if (await stat(binary).catch(() => undefined)) return new VerilatorSim(def.name, inputs, outputs, binary, 0);
-
-    await mkdir(cache, { recursive: true });
-    const tmp = await mkdtemp(join(cache, `${key}.tmp-`));
-    const t0 = performance.now();
-    try {
-      for (const n of names) await writeFile(join(tmp, n), files.get(n)!);
-      await writeFile(join(tmp, 'harness.cpp'), harness);
-      await execa('verilator', [...FLAGS, '--top-module', def.name, '-Mdir', 'obj', '-o', 'Vsim', ...names, 'harness.cpp'], { cwd: tmp, all: true });
-      await rename(tmp, dir).catch(async (e: NodeJS.ErrnoException) => {
-        // Another process built the same design first: use theirs.
-        if (e.code !== 'ENOTEMPTY' && e.code !== 'EEXIST') throw e;
-        await rm(tmp, { recursive: true, force: true });
-      });
-    } catch (e) {
-      await rm(tmp, { recursive: true, force: true });
-      const out = (e as { all?: string }).all ?? (e as Error).message;
-      throw new Error(`Verilator build of '${def.name}' failed:\n${out.split('\n').slice(-30).join('\n')}`);
-    }
-    return new VerilatorSim(def.name, inputs, outputs, binary, performance.now() - t0);
+    const b = await cachedVerilatorBuild({ files, top: def.name, harness, flags: FLAGS, cacheDir: opts.cacheDir ?? DEFAULT_CACHE });
+    return new VerilatorSim(def.name, inputs, outputs, b.binary, b.buildMs);
   }
 
   /**
