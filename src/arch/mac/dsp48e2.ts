@@ -5,8 +5,8 @@
  * For simulation and formal checks the generator ships its own subset model of the primitive
  * (rtl-templates/dsp48e2-sim.v.hbs), listed as a sim-only file in the manifest.
  */
+import { commonDspParams, renderSimModel, type PrimParam } from './primitive.ts';
 import { Bool, cat, externModule, lit, UInt, type ModuleBuilder, type ModuleDef, type Signal } from '../../hdl/index.ts';
-import { render } from '../../templates.ts';
 
 export interface MacSlicePorts {
   ce: Signal;
@@ -19,47 +19,15 @@ export interface MacSlicePorts {
   pcout: Signal;
 }
 
-interface PrimParam {
-  readonly name: string;
-  /** The one value the slice uses (and the model implements). */
-  readonly value: number | string;
-  /** The silicon's default (UG579); the model documents where it differs. */
-  readonly default: number | string;
-}
-
 /**
  * Every DSP48E2 attribute the slice sets. All are passed explicitly (even where they equal the
  * silicon default) so the instance documents its whole configuration.
  */
-export const DSP48E2_PARAMS: readonly PrimParam[] = [
-  { name: 'A_INPUT', value: 'DIRECT', default: 'DIRECT' },
-  { name: 'B_INPUT', value: 'DIRECT', default: 'DIRECT' },
-  { name: 'AMULTSEL', value: 'A', default: 'A' },
-  { name: 'BMULTSEL', value: 'B', default: 'B' },
-  { name: 'USE_MULT', value: 'MULTIPLY', default: 'MULTIPLY' },
-  { name: 'USE_SIMD', value: 'ONE48', default: 'ONE48' },
-  { name: 'AREG', value: 1, default: 1 },
-  { name: 'ACASCREG', value: 1, default: 1 },
-  { name: 'BREG', value: 1, default: 1 },
-  { name: 'BCASCREG', value: 1, default: 1 },
-  { name: 'MREG', value: 1, default: 1 },
-  { name: 'PREG', value: 1, default: 1 },
-  // casc_en/acc_en act in the cycle they are presented, as in the behavioural slice.
-  { name: 'OPMODEREG', value: 0, default: 1 },
-  // Constant controls: their registers would only add a cycle after reset.
-  { name: 'INMODEREG', value: 0, default: 1 },
-  { name: 'ALUMODEREG', value: 0, default: 1 },
-  { name: 'CARRYINREG', value: 0, default: 1 },
-  { name: 'CARRYINSELREG', value: 0, default: 1 },
-];
+export const DSP48E2_PARAMS: readonly PrimParam[] = [...commonDspParams('ONE48')];
 
-const vlog = (v: number | string) => (typeof v === 'number' ? String(v) : `"${v}"`);
-
-/** The subset simulation model's Verilog (module DSP48E2). */
+/** The subset simulation model's Verilog. */
 export function dsp48e2SimModel(): string {
-  return render('dsp48e2-sim.v', {
-    params: DSP48E2_PARAMS.map((p) => ({ name: p.name, string: typeof p.value === 'string', default: vlog(p.default), differs: p.default !== p.value, value: vlog(p.value), token: String(p.value) })),
-  });
+  return renderSimModel('dsp48e2-sim.v', DSP48E2_PARAMS);
 }
 
 let primitive: ModuleDef | undefined;

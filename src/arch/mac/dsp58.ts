@@ -13,8 +13,8 @@
  * (addition modulo 2^58 agrees with addition modulo 2^48 on the low 48 bits whatever the upper
  * bits hold). See docs/dsp58.md for what this means for the physical cascade.
  */
+import { commonDspParams, renderSimModel, type PrimParam } from './primitive.ts';
 import { Bool, cat, externModule, lit, UInt, type ModuleBuilder, type ModuleDef } from '../../hdl/index.ts';
-import { render } from '../../templates.ts';
 import type { MacSlicePorts } from './dsp48e2.ts';
 
 /** DSP58 port widths (INT24 mode). */
@@ -25,49 +25,15 @@ export const DSP58_P_WIDTH = 58;
 export const DSP58_A_MAX = 27;
 export const DSP58_B_MAX = 24;
 
-interface PrimParam {
-  readonly name: string;
-  /** The one value the slice uses (and the model implements). */
-  readonly value: number | string;
-  /** The silicon's default as far as known (docs/dsp58.md); the model documents where it differs. */
-  readonly default: number | string;
-}
-
 /**
  * Every DSP58 attribute the slice sets, all explicitly (even where they equal the default), so
  * the instance documents its whole configuration and the model can refuse anything else.
  */
-export const DSP58_PARAMS: readonly PrimParam[] = [
-  { name: 'DSP_MODE', value: 'INT24', default: 'INT24' },
-  { name: 'A_INPUT', value: 'DIRECT', default: 'DIRECT' },
-  { name: 'B_INPUT', value: 'DIRECT', default: 'DIRECT' },
-  { name: 'AMULTSEL', value: 'A', default: 'A' },
-  { name: 'BMULTSEL', value: 'B', default: 'B' },
-  { name: 'USE_MULT', value: 'MULTIPLY', default: 'MULTIPLY' },
-  { name: 'USE_SIMD', value: 'ONE58', default: 'ONE58' },
-  { name: 'RESET_MODE', value: 'SYNC', default: 'SYNC' },
-  { name: 'AREG', value: 1, default: 1 },
-  { name: 'ACASCREG', value: 1, default: 1 },
-  { name: 'BREG', value: 1, default: 1 },
-  { name: 'BCASCREG', value: 1, default: 1 },
-  { name: 'MREG', value: 1, default: 1 },
-  { name: 'PREG', value: 1, default: 1 },
-  // casc_en/acc_en act in the cycle they are presented, as in the behavioural slice.
-  { name: 'OPMODEREG', value: 0, default: 1 },
-  // Constant controls: their registers would only add a cycle after reset.
-  { name: 'INMODEREG', value: 0, default: 1 },
-  { name: 'ALUMODEREG', value: 0, default: 1 },
-  { name: 'CARRYINREG', value: 0, default: 1 },
-  { name: 'CARRYINSELREG', value: 0, default: 1 },
-];
+export const DSP58_PARAMS: readonly PrimParam[] = [{ name: 'DSP_MODE', value: 'INT24', default: 'INT24' }, { name: 'RESET_MODE', value: 'SYNC', default: 'SYNC' }, ...commonDspParams('ONE58')];
 
-const vlog = (v: number | string) => (typeof v === 'number' ? String(v) : `"${v}"`);
-
-/** The subset simulation model's Verilog (module DSP58). */
+/** The subset simulation model's Verilog. */
 export function dsp58SimModel(): string {
-  return render('dsp58-sim.v', {
-    params: DSP58_PARAMS.map((p) => ({ name: p.name, string: typeof p.value === 'string', default: vlog(p.default), differs: p.default !== p.value, value: vlog(p.value), token: String(p.value) })),
-  });
+  return renderSimModel('dsp58-sim.v', DSP58_PARAMS);
 }
 
 let primitive: ModuleDef | undefined;
