@@ -6,6 +6,8 @@ import { registerLint } from './commands/lint.ts';
 import { registerIsa } from './commands/isa.ts';
 import { registerCompile } from './commands/compile.ts';
 import { registerInfer } from './commands/infer.ts';
+import { registerFuzz } from './commands/fuzz.ts';
+import { registerPerf } from './commands/perf.ts';
 import { VERSION } from '../version.ts';
 
 /** Builds the `flightgen` command tree; each command lives in its own module under commands/. */
@@ -22,6 +24,8 @@ export function buildProgram(): Command {
   registerIsa(program);
   registerBench(program);
   registerInfer(program);
+  registerFuzz(program);
+  registerPerf(program);
   for (const c of program.commands) c.exitOverride().configureOutput(program.configureOutput());
   return program;
 }

@@ -16,6 +16,7 @@ import type { Instr } from '../isa/instr.ts';
 import { OPS } from '../isa/table.ts';
 import type { ModelConfig } from '../model/config.ts';
 import type { AsyncEngine } from '../model/engine.ts';
+import { accelSimOptions, memoryTiming } from '../perf/memory.ts';
 import { AccelSim, type AccelRun, type AccelSimOptions } from './accel.ts';
 
 export interface RtlBlockReport {
@@ -90,7 +91,8 @@ export class RtlEngine implements AsyncEngine {
     opts.onBuild?.(`building ${gen.manifest.top} (${gen.files.size} Verilog files, ${gen.manifest.macs} MACs) with Verilator, or reusing a cached build`);
     const sim = await AccelSim.build(gen.files, gen.manifest.top, opts);
     opts.onBuild?.(sim.cached ? 'simulator from the cache' : `simulator built in ${(sim.buildMs / 1000).toFixed(1)} s`);
-    await sim.start();
+    // The memory channels of the target the performance model uses too (src/perf/memory.ts).
+    await sim.start(accelSimOptions(memoryTiming('u280', compiled.plan.hw)));
     await sim.loadProgram(compiled.program);
     await sim.loadMemory(compiled.memory);
     const golden = opts.check === false ? undefined : new GoldenEngine(compiled);

@@ -8,6 +8,7 @@ import { ERR } from '../arch/control/status.ts';
 import type { MemoryImage } from '../compiler/memory.ts';
 import type { ProgramRunner, RunnerProgram, RunResult } from '../fuzz/runner.ts';
 import { generate } from '../generate.ts';
+import { accelSimOptions, memoryTiming } from '../perf/memory.ts';
 import { AccelSim } from './accel.ts';
 
 const ERR_NAME = new Map<number, string>(Object.entries(ERR).map(([k, v]) => [v, k]));
@@ -26,7 +27,8 @@ export class RtlRunner implements ProgramRunner {
         const gen = generate({ ...hw, top: 'flightllm' });
         this.opts.onBuild?.(`building ${gen.manifest.top} for ${hw.chains} x ${hw.chainLength} with Verilator (or reusing a cached build)`);
         const sim = await AccelSim.build(gen.files, gen.manifest.top);
-        return sim.start();
+        // The memory channels of the target the performance model uses too (src/perf/memory.ts).
+        return sim.start(accelSimOptions(memoryTiming('u280', hw)));
       })();
       this.sims.set(key, s);
     }

@@ -1,0 +1,158 @@
+/**
+ * `flightgen perf`: the performance model (src/perf, docs/perf.md) on a compiled LLM. Compiles
+ * the model for a preset's hardware without weights, runs a prefill pass and decode steps
+ * through the schedule model and prints latency, tokens/s, HBM bandwidth and MPE utilisation,
+ * the split by instruction class and the HBM roofline, at the preset's clock.
+ */
+import { Option, type Command } from 'commander';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
+import { validateConfig, WEIGHT_PRECISIONS, type GenConfig, type WeightPrecision } from '../../arch/config.ts';
+import { compile, type Compiled } from '../../compiler/compile.ts';
+import { CompileError } from '../../compiler/plan.ts';
+import { IsaEncodeError } from '../../isa/encode.ts';
+import { MODEL_PRESETS } from '../../model/config.ts';
+import { memoryTiming } from '../../perf/memory.ts';
+import { formatPerfReport, perfReport } from '../../perf/report.ts';
+import { patternName, type Pattern } from '../../sparsity/pattern.ts';
+import { getDevice } from '../../targets/devices.ts';
+import { getPreset, PRESET_NAMES, type Preset } from '../../targets/presets.ts';
+import { UsageError, positiveInt, sparsityPattern } from '../errors.ts';
+
+/** The models `perf` knows (7B-class presets; smaller ones work too). */
+const PERF_MODELS = Object.keys(MODEL_PRESETS);
+
+interface PerfOptions {
+  preset: string;
+  model: string;
+  prefill: number;
+  decode: number;
+  sparsity?: Pattern;
+  precision: WeightPrecision;
+  actPrecision: 'int8' | 'int16';
+  clock?: number;
+  samples: number;
+  json?: string;
+  quiet?: boolean;
+  chains?: number;
+  chainLen?: number;
+  weightDepth?: number;
+  actDepth?: number;
+  accDepth?: number;
+  kvDepth?: number;
+  globalDepth?: number;
+  biasDepth?: number;
+  axiDataBits?: number;
+  whatIfReadPorts?: number;
+  whatIfGrpLanes?: number;
+}
+
+function nonNegativeInt(flag: string) {
+  return (text: string): number => {
+    if (!/^\+?\d+$/.test(text.trim())) throw new UsageError(`${flag} must be a non-negative integer, got '${text}'`);
+    const n = Number(text);
+    if (!Number.isSafeInteger(n)) throw new UsageError(`${flag} must be a non-negative integer, got '${text}'`);
+    return n;
+  };
+}
+
+function positiveNumber(flag: string) {
+  return (text: string): number => {
+    const n = Number(text);
+    if (!/^\s*\+?\d+(\.\d+)?\s*$/.test(text) || !(n > 0)) throw new UsageError(`${flag} must be a positive number, got '${text}'`);
+    return n;
+  };
+}
+
+function presetHw(preset: Preset, o: PerfOptions): GenConfig {
+  const hw: GenConfig = {
+    ...preset.config,
+    ...(o.actPrecision === 'int16' ? { actWidth: Math.max(preset.config.actWidth, 16) } : {}),
+    top: 'flightllm',
+    ...(o.chains !== undefined ? { chains: o.chains } : {}),
+    ...(o.chainLen !== undefined ? { chainLength: o.chainLen } : {}),
+    ...(o.weightDepth !== undefined ? { weightDepth: o.weightDepth } : {}),
+    ...(o.actDepth !== undefined ? { actDepth: o.actDepth } : {}),
+    ...(o.accDepth !== undefined ? { accDepth: o.accDepth } : {}),
+    ...(o.kvDepth !== undefined ? { kvDepth: o.kvDepth } : {}),
+    ...(o.globalDepth !== undefined ? { globalDepth: o.globalDepth } : {}),
+    ...(o.biasDepth !== undefined ? { biasDepth: o.biasDepth } : {}),
+    ...(o.axiDataBits !== undefined ? { axiDataBits: o.axiDataBits } : {}),
+  };
+  try {
+    validateConfig(hw);
+  } catch (e) {
+    throw new UsageError(`${preset.name}: ${(e as Error).message}`);
+  }
+  return hw;
+}
+
+/** `perf`: predicted prefill/decode performance of a model on a preset (no weights needed). */
+export function registerPerf(program: Command): void {
+  program
+    .command('perf')
+    .description('predict prefill latency, decode tokens/s, HBM bandwidth and MPE utilisation of a model on a preset (performance model calibrated against the RTL; docs/perf.md)')
+    .addOption(new Option('--preset <name>', 'hardware preset').choices([...PRESET_NAMES]).makeOptionMandatory())
+    .addOption(new Option('--model <name>', 'model preset').choices(PERF_MODELS).makeOptionMandatory())
+    .option('--prefill <n>', 'prompt tokens (one prefill pass; 0: none)', nonNegativeInt('--prefill'), 128)
+    .option('--decode <n>', 'decode steps after the prompt', positiveInt('--decode'), 512)
+    .option('--sparsity <pattern>', "weight sparsity of the linear layers, dense or N:M (must be in the preset's mode table)", sparsityPattern('--sparsity'))
+    .addOption(new Option('--precision <p>', 'weight precision').choices([...WEIGHT_PRECISIONS]).default('int4'))
+    .addOption(new Option('--act-precision <p>', 'activation precision').choices(['int8', 'int16']).default('int8'))
+    .option('--clock <MHz>', "clock frequency (default: the preset device's FlightLLM clock)", positiveNumber('--clock'))
+    .option('--samples <n>', 'decode positions simulated at most (the others interpolated)', positiveInt('--samples'), 17)
+    .option('--chains <n>', 'override the preset: MAC chains', positiveInt('--chains'))
+    .option('--chain-len <n>', 'override the preset: MAC slices per chain', positiveInt('--chain-len'))
+    .option('--weight-depth <n>', 'override the preset: weight buffer beats', positiveInt('--weight-depth'))
+    .option('--act-depth <n>', 'override the preset: activation buffer windows', positiveInt('--act-depth'))
+    .option('--acc-depth <n>', 'override the preset: accumulation buffer entries', positiveInt('--acc-depth'))
+    .option('--kv-depth <n>', 'override the preset: KV buffer elements', positiveInt('--kv-depth'))
+    .option('--global-depth <n>', 'override the preset: global buffer elements', positiveInt('--global-depth'))
+    .option('--bias-depth <n>', 'override the preset: bias buffer elements', positiveInt('--bias-depth'))
+    .option('--axi-data-bits <n>', 'override the preset: memory port width', positiveInt('--axi-data-bits'))
+    .option('--what-if-read-ports <n>', 'what-if, not the RTL: an LD engine with n independent read ports, one per memory channel, rows striped across them', positiveInt('--what-if-read-ports'))
+    .option('--what-if-grp-lanes <n>', 'what-if, not the RTL: grp (grouped low-bit weight) expansion of n lanes per cycle instead of 32', positiveInt('--what-if-grp-lanes'))
+    .option('--json <file>', 'also write the report as JSON')
+    .option('-q, --quiet', 'no progress lines on stderr')
+    .action(async (o: PerfOptions) => {
+      const preset = getPreset(o.preset);
+      const model = MODEL_PRESETS[o.model]!;
+      const hw = presetHw(preset, o);
+      const pattern = o.sparsity ?? 'dense';
+      const actBits = o.actPrecision === 'int16' ? 16 : 8;
+      if (o.prefill + o.decode > model.seqLen) throw new UsageError(`--prefill ${o.prefill} + --decode ${o.decode} pass ${model.name}'s ${model.seqLen} positions`);
+      const clockMHz = o.clock ?? getDevice(preset.device).clockMHz;
+      const say = (s: string) => {
+        if (!o.quiet) process.stderr.write(`flightgen perf: ${s}\n`);
+      };
+      say(`compiling ${model.name} for ${preset.name} (${hw.chains} x ${hw.chainLength}, ${o.precision} weights, ${patternName(pattern)}, no weights)`);
+      let compiled: Compiled;
+      try {
+        compiled = compile({ model, hw, options: { precision: o.precision, actBits, pattern } });
+      } catch (e) {
+        if (e instanceof CompileError || e instanceof IsaEncodeError || e instanceof RangeError) throw new UsageError(`compile ${model.name} for ${preset.name}: ${e.message}`);
+        throw e;
+      }
+      if (o.whatIfGrpLanes !== undefined && !(o.whatIfGrpLanes % 32 === 0 || 32 % o.whatIfGrpLanes === 0)) throw new UsageError(`--what-if-grp-lanes must be a multiple or a divisor of 32, got ${o.whatIfGrpLanes}`);
+      const whatIf = { ...(o.whatIfReadPorts !== undefined ? { ports: o.whatIfReadPorts } : {}), ...(o.whatIfGrpLanes !== undefined ? { grpLanes: o.whatIfGrpLanes } : {}) };
+      // One port reaches every pseudo-channel through the HBM switch (lateral throughput loss);
+      // what-if ports sit on their own channels.
+      const mem = memoryTiming(preset.device, hw, clockMHz, { crossing: (o.whatIfReadPorts ?? 1) <= 1 });
+      let report;
+      try {
+        report = perfReport({ compiled, device: preset.device, clockMHz, mem, prefill: o.prefill, decode: o.decode, samples: o.samples, preset: preset.name, whatIf, onPhase: (w) => say(`simulating the ${w}`) });
+      } catch (e) {
+        if (e instanceof RangeError) throw new UsageError(e.message);
+        throw e;
+      }
+      process.stdout.write(formatPerfReport(report));
+      if (o.json) {
+        try {
+          await mkdir(dirname(resolve(o.json)), { recursive: true });
+          await writeFile(o.json, `${JSON.stringify(report, null, 2)}\n`);
+        } catch (e) {
+          throw new UsageError(`cannot write --json '${o.json}': ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+        }
+      }
+    });
+}
