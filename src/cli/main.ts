@@ -8,6 +8,7 @@ import { registerCompile } from './commands/compile.ts';
 import { registerInfer } from './commands/infer.ts';
 import { registerFuzz } from './commands/fuzz.ts';
 import { registerPerf } from './commands/perf.ts';
+import { registerReport } from './commands/report.ts';
 import { VERSION } from '../version.ts';
 
 /** Builds the `flightgen` command tree; each command lives in its own module under commands/. */
@@ -26,6 +27,7 @@ export function buildProgram(): Command {
   registerInfer(program);
   registerFuzz(program);
   registerPerf(program);
+  registerReport(program);
   for (const c of program.commands) c.exitOverride().configureOutput(program.configureOutput());
   return program;
 }
