@@ -6,6 +6,7 @@ import { registerLint } from './commands/lint.ts';
 import { registerIsa } from './commands/isa.ts';
 import { registerCompile } from './commands/compile.ts';
 import { registerInfer } from './commands/infer.ts';
+import { registerSynth } from './commands/synth.ts';
 import { registerFuzz } from './commands/fuzz.ts';
 import { registerPerf } from './commands/perf.ts';
 import { registerReport } from './commands/report.ts';
@@ -25,6 +26,7 @@ export function buildProgram(): Command {
   registerIsa(program);
   registerBench(program);
   registerInfer(program);
+  registerSynth(program);
   registerFuzz(program);
   registerPerf(program);
   registerReport(program);
