@@ -85,6 +85,8 @@ export interface ModuleReport {
   readonly instances: number;
   /** Wall time of this module's Yosys run, seconds. */
   readonly seconds: number;
+  /** LUT mapping in one ABC run, or in source-line chunks (large modules, see abcChunks). */
+  readonly lutMapping: 'whole' | 'chunked';
   /** Mapped cells of one instance, by type, without its submodule instances. */
   readonly cells: CellCounts;
   /** Submodule instances in one instance, by module name. */
@@ -165,6 +167,8 @@ export interface ModuleProgress {
   readonly count: number;
   readonly module: string;
   readonly instances: number;
+  /** Set on 'start' when the module is LUT-mapped in chunks: how many. */
+  readonly abcChunks?: number;
   readonly report?: ModuleReport;
 }
 
@@ -178,6 +182,12 @@ export interface SynthOptions {
    * (docs/synthesis.md), so a LUT6-only mapping (`-nowidelut`) counts the LUTs more truthfully.
    */
   readonly widelut?: boolean;
+  /**
+   * Modules whose Verilog has more lines than this get their LUT mapping (ABC) in chunks of
+   * `abcChunkLines` source lines (see abcChunks); default LARGE_MODULE_LINES.
+   */
+  readonly largeModuleLines?: number;
+  readonly abcChunkLines?: number;
   readonly onProgress?: (p: ModuleProgress) => void;
 }
 
@@ -214,6 +224,36 @@ async function yosysLogged(script: string, files: ReadonlyMap<string, string>, l
     else if (v instanceof Uint8Array) result[k] = Buffer.from(v).toString('utf8');
   }
   return result;
+}
+
+/** Above this many Verilog lines a module is LUT-mapped in chunks (docs/synthesis.md). */
+export const LARGE_MODULE_LINES = 4000;
+/** Source lines per ABC chunk (a multiple of 100). */
+export const ABC_CHUNK_LINES = 200;
+
+/**
+ * Yosys selections splitting the gate-level cells of `file` (a module's Verilog of `lines`
+ * lines) by the source line they come from (`src` attribute), `chunkLines` lines per chunk.
+ * Yosys 0.55's `abc` pass takes time growing about quadratically with the number of gates it
+ * extracts at once (measured: 37k gates 21 s, 14k gates 3.6 s, a 300k-gate MPE top over an hour),
+ * so a large flat module is mapped one chunk at a time (`abc` maps only the selected cells;
+ * logic shared across chunks sees chunk boundaries as inputs/outputs). Cells matched by no
+ * chunk are mapped by synth_xilinx's own `abc` afterwards.
+ */
+export function abcChunks(file: string, lines: number, chunkLines = ABC_CHUNK_LINES): string[] {
+  if (chunkLines % 100 !== 0 || chunkLines <= 0) throw new RangeError(`ABC chunk size must be a positive multiple of 100 lines, got ${chunkLines}`);
+  const per = chunkLines / 100;
+  const chunks: string[] = [];
+  for (let first = 0; first * 100 <= lines; first += per) {
+    const pats: string[] = [];
+    for (let h = first; h < first + per && h * 100 <= lines; h++) {
+      // Line numbers have no leading zeros: block h >= 1 is `h??`, block 0 is `?` and `??`.
+      if (h === 0) pats.push(`a:src=${file}:?.*`, `a:src=${file}:??.*`);
+      else pats.push(`a:src=${file}:${h}??.*`);
+    }
+    chunks.push(pats.join(' '));
+  }
+  return chunks;
 }
 
 /** Ports of a primitive DSP that form the dedicated cascade. */
@@ -318,7 +358,6 @@ export async function synthesizeDesign(gen: Generated, device: Device, opts: Syn
 
   for (const [i, d] of order.entries()) {
     const count = instances.get(d.name) ?? 0;
-    opts.onProgress?.({ phase: 'start', index: i + 1, count: order.length, module: d.name, instances: count });
     const subs = children(d);
     const files = new Map<string, string>();
     const reads: string[] = [];
@@ -335,9 +374,24 @@ export async function synthesizeDesign(gen: Generated, device: Device, opts: Syn
     files.set(`${d.name}.v`, own);
     reads.push(`read_verilog ${d.name}.v`);
     const cascadeTypes = [...cascade.keys()].filter((t) => PRIMITIVE_CASCADE[t] || [...subs.keys()].some((s) => s.name === t));
+    const lines = own.split('\n').length;
+    const chunked = lines > (opts.largeModuleLines ?? LARGE_MODULE_LINES);
+    const chunks = chunked ? abcChunks(`${d.name}.v`, lines, opts.abcChunkLines) : [];
+    opts.onProgress?.({ phase: 'start', index: i + 1, count: order.length, module: d.name, instances: count, ...(chunked ? { abcChunks: chunks.length } : {}) });
+    // synth_xilinx's map_luts step: `abc -luts ...` over the whole module; chunked, the same
+    // command runs per chunk first and map_luts then finds (almost) nothing left to map.
+    const lutCosts = opts.widelut ? '2:2,3,6:5,10,20,40' : '2:2,3,6:5';
+    const synthSteps = chunked
+      ? [
+          `${synthCommand} -top ${d.name} -run :map_luts`,
+          'opt_expr -mux_undef -noclkinv',
+          ...chunks.map((sel) => `abc -luts ${lutCosts} ${sel}`),
+          `${synthCommand} -top ${d.name} -run map_luts:`,
+        ]
+      : [`${synthCommand} -top ${d.name}`];
     const script = [
       ...reads,
-      `${synthCommand} -top ${d.name}`,
+      ...synthSteps,
       'tee -q -o stat.json stat -json',
       // Only the ports and the cells that can carry a cascade go to the netlist file.
       `select -module ${d.name} x:* ${cascadeTypes.map((t) => `t:${t}`).join(' ')}`,
@@ -371,6 +425,7 @@ export async function synthesizeDesign(gen: Generated, device: Device, opts: Syn
       generator: d.generator,
       instances: count,
       seconds,
+      lutMapping: chunked ? 'chunked' : 'whole',
       cells,
       submodules,
       perInstance: resources,
@@ -404,7 +459,7 @@ export async function synthesizeDesign(gen: Generated, device: Device, opts: Syn
 
   const estimate = device.yosysFamily === undefined;
   const method = estimate
-    ? `ESTIMATE: Yosys has no ${device.dsp.name} family; each unique module synthesized once with ${synthCommand} (hierarchical, submodules as black boxes, ${device.dsp.name} instances kept as black boxes), cells multiplied by instance counts; LUT/FF/BRAM/URAM from that flow, DSP = one per MAC slice (range down to the INT8 dot-product packing)`
+    ? `ESTIMATE: Yosys cannot target ${device.part} (no family for it, no ${device.dsp.name} cell); each unique module synthesized once with ${synthCommand} (hierarchical, submodules as black boxes, ${device.dsp.name} instances kept as black boxes), cells multiplied by instance counts; LUT/FF/BRAM/URAM from that flow, DSP = one per MAC slice (range down to the INT8 dot-product packing)`
     : `each unique module synthesized once with Yosys ${synthCommand} (hierarchical, submodules as black boxes), cells multiplied by instance counts`;
 
   return {
@@ -463,7 +518,8 @@ export function formatReport(r: SynthReport): string {
   const dspKinds = Object.entries(r.dspCells).map(([t, n]) => `${n} ${t}`).join(' + ') || '0';
   lines.push(`MACs (manifest): ${r.macs} on ${r.macSlices} MAC slices; DSP cells: ${dspKinds}`);
   if (r.estimate) lines.push(`${dspName} range: ${r.dspRange.min} (MAC slices packed in the INT8 dot-product mode) .. ${r.dspRange.max} (one per MAC slice; used for the verdict)`);
-  const cascadeNote = r.chainNeighbourPairs > 0 ? ` of ${r.chainNeighbourPairs} neighbouring MAC-slice pairs in the chains` : '';
+  let cascadeNote = r.chainNeighbourPairs > 0 ? ` of ${r.chainNeighbourPairs} neighbouring MAC-slice pairs in the chains` : '';
+  if (r.cascadeLinks === 0 && r.chainNeighbourPairs > 0) cascadeNote += ' (behavioural MAC slices: Yosys forms no DSP cascades on xcup; a primitive --dsp-backend instantiates them)';
   lines.push(`cascade links (PCOUT -> PCIN): ${r.cascadeLinks}${cascadeNote}`);
   lines.push(`headroom rule (DSP <= ${pct(r.headroom.limits.dsp)}, BRAM/URAM <= ${pct(r.headroom.limits.bram)}): ${r.headroom.within ? 'within' : 'over'}`);
   lines.push(`verdict: ${r.fits ? 'fits' : 'does not fit'}${r.estimate ? ' (estimate)' : ''} (${r.fitRule})`);

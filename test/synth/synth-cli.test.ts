@@ -13,7 +13,7 @@ import { generate, type Generated } from '../../src/generate.ts';
 import { DEFAULT_CONFIG } from '../../src/arch/config.ts';
 import { PRESETS } from '../../src/targets/presets.ts';
 import { U280, VHK158 } from '../../src/targets/devices.ts';
-import { cascadeAnalysis, countResources, RESOURCE_KEYS, SynthError, synthesizeDesign, type SynthReport } from '../../src/synth/report.ts';
+import { abcChunks, cascadeAnalysis, countResources, RESOURCE_KEYS, SynthError, synthesizeDesign, type SynthReport } from '../../src/synth/report.ts';
 
 const CLI = join(import.meta.dirname, '..', '..', 'bin', 'flightgen.js');
 const run = (args: string[]) => execa('node', [CLI, ...args], { reject: false });
@@ -59,6 +59,28 @@ describe('counting rules', () => {
       },
     };
     expect(cascadeAnalysis(mod, known)).toEqual({ links: 1, ports: { outs: ['pcout'], ins: ['pcin'] } });
+  });
+});
+
+describe('chunked LUT mapping of large modules', () => {
+  it('selects source lines in blocks of 100 (no leading zeros: block 0 is `?` and `??`)', () => {
+    expect(abcChunks('m.v', 450, 200)).toEqual(['a:src=m.v:?.* a:src=m.v:??.* a:src=m.v:1??.*', 'a:src=m.v:2??.* a:src=m.v:3??.*', 'a:src=m.v:4??.*']);
+    expect(() => abcChunks('m.v', 450, 150)).toThrow(RangeError);
+  });
+
+  it('a chunked module keeps its FF/DSP/RAM counts and about its LUT count', async () => {
+    // Only the module's own cells matter: a one-chain MPE with small buffers.
+    const g = generate({ ...PRESETS.tiny.config, chains: 1, chainLength: 8, sparsity: [{ n: 2, m: 4 }] });
+    const whole = await synthesizeDesign(g, U280, { logDir: await tmp() });
+    const chunked = await synthesizeDesign(g, U280, { logDir: await tmp(), largeModuleLines: 0, abcChunkLines: 100 });
+    const top = (r: SynthReport) => r.modules.find((m) => m.generator === 'mpe')!;
+    expect(top(whole).lutMapping).toBe('whole');
+    expect(top(chunked).lutMapping).toBe('chunked');
+    for (const k of ['ff', 'dsp', 'bram', 'uram', 'carry'] as const) expect(top(chunked).perInstance[k], k).toBe(top(whole).perInstance[k]);
+    const ratio = top(chunked).perInstance.lut / top(whole).perInstance.lut;
+    console.log(`MPE top LUTs: whole ${top(whole).perInstance.lut}, chunked ${top(chunked).perInstance.lut}`);
+    expect(ratio).toBeGreaterThan(0.9);
+    expect(ratio).toBeLessThan(1.15);
   });
 });
 

@@ -20,7 +20,7 @@ function deviceByName(text: string): Device {
 
 function progressLine(p: ModuleProgress): string {
   const at = `[${p.index}/${p.count}]`;
-  if (p.phase === 'start') return `${at} synthesizing ${p.module} (x${p.instances}) ...`;
+  if (p.phase === 'start') return `${at} synthesizing ${p.module} (x${p.instances}${p.abcChunks ? `; large module: LUT mapping in ${p.abcChunks} chunks, this one takes long` : ''}) ...`;
   const r = p.report!;
   const per = r.perInstance;
   const bram = Number.isInteger(per.bram) ? per.bram : per.bram.toFixed(1);
