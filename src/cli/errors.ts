@@ -15,6 +15,23 @@ export function positiveInt(flag: string) {
   };
 }
 
+export function nonNegativeInt(flag: string) {
+  return (text: string): number => {
+    if (!/^\+?\d+$/.test(text.trim())) throw new UsageError(`${flag} must be a non-negative integer, got '${text}'`);
+    const n = Number(text);
+    if (!Number.isSafeInteger(n)) throw new UsageError(`${flag} must be a non-negative integer, got '${text}'`);
+    return n;
+  };
+}
+
+export function positiveNumber(flag: string) {
+  return (text: string): number => {
+    const n = Number(text);
+    if (!/^\s*\+?\d+(\.\d+)?\s*$/.test(text) || !(n > 0)) throw new UsageError(`${flag} must be a positive number, got '${text}'`);
+    return n;
+  };
+}
+
 /** Parses a comma-separated list, each item checked by `item`. */
 export function list<T>(flag: string, item: (s: string) => T) {
   return (text: string): T[] => {

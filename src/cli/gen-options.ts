@@ -1,6 +1,6 @@
 /**
  * The generator options shared by the commands that build a design from a configuration
- * (`synth`; `gen` has the same set inline in commands/gen.ts and can switch to this module):
+ * (`gen`, `synth`):
  * `--preset NAME` plus every GenConfig option, where options given explicitly override the
  * preset's fields.
  */

@@ -14,37 +14,17 @@ import { hbmPeakBytesPerSecond, memoryTiming } from '../perf/memory.ts';
 import { perfReport, type PerfReport, type PhaseReport } from '../perf/report.ts';
 import { getDevice, type Device } from '../targets/devices.ts';
 import { checkFits, DEFAULT_HEADROOM, estimateResources, type ResourceEstimate } from '../targets/estimate.ts';
-import type { Preset } from '../targets/presets.ts';
+import { overrideFlags, type HwOverrides, type Preset } from '../targets/presets.ts';
+
+export type { HwOverrides };
 
 export const REPORT_DATA_SCHEMA = 'flightgen-report/1';
-
-/** Hardware fields the report may override (the `perf` overrides). */
-export const HW_OVERRIDE_KEYS = ['chains', 'chainLength', 'weightDepth', 'actDepth', 'accDepth', 'kvDepth', 'globalDepth', 'biasDepth', 'axiDataBits'] as const;
-export type HwOverrides = Partial<Record<(typeof HW_OVERRIDE_KEYS)[number], number>>;
 
 /**
  * Overrides under which LLaMA2-7B compiles on the FlightLLM presets today (docs/perf.md, "LLaMA2-7B
  * on the presets"): C = 128 is the largest chain count whose KV tiles fit 2^20 elements.
  */
 export const COMPILING_OVERRIDES: Readonly<HwOverrides> = { chains: 128, weightDepth: 2048, globalDepth: 1 << 20 };
-
-const FLAG: Record<keyof HwOverrides, string> = {
-  chains: '--chains',
-  chainLength: '--chain-len',
-  weightDepth: '--weight-depth',
-  actDepth: '--act-depth',
-  accDepth: '--acc-depth',
-  kvDepth: '--kv-depth',
-  globalDepth: '--global-depth',
-  biasDepth: '--bias-depth',
-  axiDataBits: '--axi-data-bits',
-};
-
-export function overrideFlags(o: HwOverrides): string {
-  return Object.entries(o)
-    .map(([k, v]) => `${FLAG[k as keyof HwOverrides]} ${v}`)
-    .join(' ');
-}
 
 /** Figures quoted from the paper and its comparisons (../shared/FLIGHTLLM.md), LLaMA2-7B, batch 1. */
 export const PAPER_THROUGHPUT: readonly ThroughputEntry[] = [

@@ -123,3 +123,26 @@ export function getPreset(name: string): Preset {
   if (!(PRESET_NAMES as readonly string[]).includes(name)) throw new RangeError(`unknown preset '${name}' (expected one of ${PRESET_NAMES.join(', ')})`);
   return PRESETS[name as PresetName];
 }
+
+/** Hardware fields `perf` and `report` let the command line override on a preset, with their flags. */
+export const PRESET_OVERRIDES = [
+  { key: 'chains', flag: '--chains', what: 'MAC chains' },
+  { key: 'chainLength', flag: '--chain-len', what: 'MAC slices per chain' },
+  { key: 'weightDepth', flag: '--weight-depth', what: 'weight buffer beats' },
+  { key: 'actDepth', flag: '--act-depth', what: 'activation buffer windows' },
+  { key: 'accDepth', flag: '--acc-depth', what: 'accumulation buffer entries' },
+  { key: 'kvDepth', flag: '--kv-depth', what: 'KV buffer elements' },
+  { key: 'globalDepth', flag: '--global-depth', what: 'global buffer elements' },
+  { key: 'biasDepth', flag: '--bias-depth', what: 'bias buffer elements' },
+  { key: 'axiDataBits', flag: '--axi-data-bits', what: 'memory port width' },
+] as const satisfies readonly { key: keyof GenConfig; flag: string; what: string }[];
+
+export type PresetOverrideKey = (typeof PRESET_OVERRIDES)[number]['key'];
+export type HwOverrides = Partial<Record<PresetOverrideKey, number>>;
+
+/** The overrides as command-line flags (`--chains 128 --weight-depth 2048`). */
+export function overrideFlags(o: HwOverrides): string {
+  return PRESET_OVERRIDES.filter((x) => o[x.key] !== undefined)
+    .map((x) => `${x.flag} ${o[x.key]}`)
+    .join(' ');
+}

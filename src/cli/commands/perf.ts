@@ -17,7 +17,8 @@ import { formatPerfReport, perfReport } from '../../perf/report.ts';
 import { patternName, type Pattern } from '../../sparsity/pattern.ts';
 import { getDevice } from '../../targets/devices.ts';
 import { getPreset, PRESET_NAMES, type Preset } from '../../targets/presets.ts';
-import { UsageError, positiveInt, sparsityPattern } from '../errors.ts';
+import { UsageError, nonNegativeInt, positiveInt, positiveNumber, sparsityPattern } from '../errors.ts';
+import { addPresetOverrideOptions, presetOverrides } from '../preset-overrides.ts';
 
 /** The models `perf` knows (7B-class presets; smaller ones work too). */
 const PERF_MODELS = Object.keys(MODEL_PRESETS);
@@ -34,34 +35,8 @@ interface PerfOptions {
   samples: number;
   json?: string;
   quiet?: boolean;
-  chains?: number;
-  chainLen?: number;
-  weightDepth?: number;
-  actDepth?: number;
-  accDepth?: number;
-  kvDepth?: number;
-  globalDepth?: number;
-  biasDepth?: number;
-  axiDataBits?: number;
   whatIfReadPorts?: number;
   whatIfGrpLanes?: number;
-}
-
-function nonNegativeInt(flag: string) {
-  return (text: string): number => {
-    if (!/^\+?\d+$/.test(text.trim())) throw new UsageError(`${flag} must be a non-negative integer, got '${text}'`);
-    const n = Number(text);
-    if (!Number.isSafeInteger(n)) throw new UsageError(`${flag} must be a non-negative integer, got '${text}'`);
-    return n;
-  };
-}
-
-function positiveNumber(flag: string) {
-  return (text: string): number => {
-    const n = Number(text);
-    if (!/^\s*\+?\d+(\.\d+)?\s*$/.test(text) || !(n > 0)) throw new UsageError(`${flag} must be a positive number, got '${text}'`);
-    return n;
-  };
 }
 
 function presetHw(preset: Preset, o: PerfOptions): GenConfig {
@@ -69,15 +44,7 @@ function presetHw(preset: Preset, o: PerfOptions): GenConfig {
     ...preset.config,
     ...(o.actPrecision === 'int16' ? { actWidth: Math.max(preset.config.actWidth, 16) } : {}),
     top: 'flightllm',
-    ...(o.chains !== undefined ? { chains: o.chains } : {}),
-    ...(o.chainLen !== undefined ? { chainLength: o.chainLen } : {}),
-    ...(o.weightDepth !== undefined ? { weightDepth: o.weightDepth } : {}),
-    ...(o.actDepth !== undefined ? { actDepth: o.actDepth } : {}),
-    ...(o.accDepth !== undefined ? { accDepth: o.accDepth } : {}),
-    ...(o.kvDepth !== undefined ? { kvDepth: o.kvDepth } : {}),
-    ...(o.globalDepth !== undefined ? { globalDepth: o.globalDepth } : {}),
-    ...(o.biasDepth !== undefined ? { biasDepth: o.biasDepth } : {}),
-    ...(o.axiDataBits !== undefined ? { axiDataBits: o.axiDataBits } : {}),
+    ...presetOverrides(o as unknown as Record<string, unknown>),
   };
   try {
     validateConfig(hw);
@@ -89,7 +56,7 @@ function presetHw(preset: Preset, o: PerfOptions): GenConfig {
 
 /** `perf`: predicted prefill/decode performance of a model on a preset (no weights needed). */
 export function registerPerf(program: Command): void {
-  program
+  const cmd = program
     .command('perf')
     .description('predict prefill latency, decode tokens/s, HBM bandwidth and MPE utilisation of a model on a preset (performance model calibrated against the RTL; docs/perf.md)')
     .addOption(new Option('--preset <name>', 'hardware preset').choices([...PRESET_NAMES]).makeOptionMandatory())
@@ -100,16 +67,8 @@ export function registerPerf(program: Command): void {
     .addOption(new Option('--precision <p>', 'weight precision').choices([...WEIGHT_PRECISIONS]).default('int4'))
     .addOption(new Option('--act-precision <p>', 'activation precision').choices(['int8', 'int16']).default('int8'))
     .option('--clock <MHz>', "clock frequency (default: the preset device's FlightLLM clock)", positiveNumber('--clock'))
-    .option('--samples <n>', 'decode positions simulated at most (the others interpolated)', positiveInt('--samples'), 17)
-    .option('--chains <n>', 'override the preset: MAC chains', positiveInt('--chains'))
-    .option('--chain-len <n>', 'override the preset: MAC slices per chain', positiveInt('--chain-len'))
-    .option('--weight-depth <n>', 'override the preset: weight buffer beats', positiveInt('--weight-depth'))
-    .option('--act-depth <n>', 'override the preset: activation buffer windows', positiveInt('--act-depth'))
-    .option('--acc-depth <n>', 'override the preset: accumulation buffer entries', positiveInt('--acc-depth'))
-    .option('--kv-depth <n>', 'override the preset: KV buffer elements', positiveInt('--kv-depth'))
-    .option('--global-depth <n>', 'override the preset: global buffer elements', positiveInt('--global-depth'))
-    .option('--bias-depth <n>', 'override the preset: bias buffer elements', positiveInt('--bias-depth'))
-    .option('--axi-data-bits <n>', 'override the preset: memory port width', positiveInt('--axi-data-bits'))
+    .option('--samples <n>', 'decode positions simulated at most (the others interpolated)', positiveInt('--samples'), 17);
+  addPresetOverrideOptions(cmd)
     .option('--what-if-read-ports <n>', 'what-if, not the RTL: an LD engine with n independent read ports, one per memory channel, rows striped across them', positiveInt('--what-if-read-ports'))
     .option('--what-if-grp-lanes <n>', 'what-if, not the RTL: grp (grouped low-bit weight) expansion of n lanes per cycle instead of 32', positiveInt('--what-if-grp-lanes'))
     .option('--json <file>', 'also write the report as JSON')

@@ -13,7 +13,8 @@ import { buildReportData, ReportInputError, type HwOverrides } from '../../repor
 import { renderReportHtml } from '../../report/html.ts';
 import { getDevice } from '../../targets/devices.ts';
 import { getPreset, PRESET_NAMES } from '../../targets/presets.ts';
-import { UsageError, positiveInt } from '../errors.ts';
+import { UsageError, nonNegativeInt, positiveInt, positiveNumber } from '../errors.ts';
+import { addPresetOverrideOptions, presetOverrides } from '../preset-overrides.ts';
 
 interface ReportOptions {
   out: string;
@@ -26,36 +27,11 @@ interface ReportOptions {
   clock?: number;
   synthJson?: string;
   quiet?: boolean;
-  chains?: number;
-  chainLen?: number;
-  weightDepth?: number;
-  actDepth?: number;
-  accDepth?: number;
-  kvDepth?: number;
-  globalDepth?: number;
-  biasDepth?: number;
-}
-
-function nonNegativeInt(flag: string) {
-  return (text: string): number => {
-    if (!/^\+?\d+$/.test(text.trim())) throw new UsageError(`${flag} must be a non-negative integer, got '${text}'`);
-    const n = Number(text);
-    if (!Number.isSafeInteger(n)) throw new UsageError(`${flag} must be a non-negative integer, got '${text}'`);
-    return n;
-  };
-}
-
-function positiveNumber(flag: string) {
-  return (text: string): number => {
-    const n = Number(text);
-    if (!/^\s*\+?\d+(\.\d+)?\s*$/.test(text) || !(n > 0)) throw new UsageError(`${flag} must be a positive number, got '${text}'`);
-    return n;
-  };
 }
 
 /** `report`: writes DIR/index.html and DIR/data.json. */
 export function registerReport(program: Command): void {
-  program
+  const cmd = program
     .command('report')
     .description('write a self-contained HTML report (SVG charts: resource utilisation, roofline, latency by op class, tokens/s vs the paper and GPUs) and its data.json (docs/report.md)')
     .option('--out <dir>', 'output folder (index.html, data.json)', 'report')
@@ -66,15 +42,9 @@ export function registerReport(program: Command): void {
     .option('--samples <n>', 'decode positions simulated at most (the others interpolated)', positiveInt('--samples'), 17)
     .addOption(new Option('--precision <p>', 'weight precision').choices([...WEIGHT_PRECISIONS]).default('int4'))
     .option('--clock <MHz>', "clock frequency (default: the preset device's FlightLLM clock)", positiveNumber('--clock'))
-    .option('--synth-json <file>', 'also chart a `flightgen synth --json` per-module report')
-    .option('--chains <n>', 'override the preset: MAC chains', positiveInt('--chains'))
-    .option('--chain-len <n>', 'override the preset: MAC slices per chain', positiveInt('--chain-len'))
-    .option('--weight-depth <n>', 'override the preset: weight buffer beats', positiveInt('--weight-depth'))
-    .option('--act-depth <n>', 'override the preset: activation buffer windows', positiveInt('--act-depth'))
-    .option('--acc-depth <n>', 'override the preset: accumulation buffer entries', positiveInt('--acc-depth'))
-    .option('--kv-depth <n>', 'override the preset: KV buffer elements', positiveInt('--kv-depth'))
-    .option('--global-depth <n>', 'override the preset: global buffer elements', positiveInt('--global-depth'))
-    .option('--bias-depth <n>', 'override the preset: bias buffer elements', positiveInt('--bias-depth'))
+    .option('--synth-json <file>', 'also chart a `flightgen synth --json` per-module report');
+  // The report's overrides are the perf command's, without the memory port width.
+  addPresetOverrideOptions(cmd, ['chains', 'chainLength', 'weightDepth', 'actDepth', 'accDepth', 'kvDepth', 'globalDepth', 'biasDepth'])
     .option('-q, --quiet', 'no progress lines on stderr')
     .action(async (o: ReportOptions) => {
       const say = (s: string) => {
@@ -82,16 +52,7 @@ export function registerReport(program: Command): void {
       };
       const preset = getPreset(o.preset);
       const model = MODEL_PRESETS[o.model]!;
-      const overrides: HwOverrides = {
-        ...(o.chains !== undefined ? { chains: o.chains } : {}),
-        ...(o.chainLen !== undefined ? { chainLength: o.chainLen } : {}),
-        ...(o.weightDepth !== undefined ? { weightDepth: o.weightDepth } : {}),
-        ...(o.actDepth !== undefined ? { actDepth: o.actDepth } : {}),
-        ...(o.accDepth !== undefined ? { accDepth: o.accDepth } : {}),
-        ...(o.kvDepth !== undefined ? { kvDepth: o.kvDepth } : {}),
-        ...(o.globalDepth !== undefined ? { globalDepth: o.globalDepth } : {}),
-        ...(o.biasDepth !== undefined ? { biasDepth: o.biasDepth } : {}),
-      };
+      const overrides: HwOverrides = presetOverrides(o as unknown as Record<string, unknown>);
       let synth: { file: string; json: unknown } | undefined;
       if (o.synthJson) {
         let text: string;
