@@ -52,6 +52,7 @@ export function emitBlock(plan: Plan, sc: ActScales, T: number): Emitter {
   const kty: SfuType = kdt;
   const pb = plan.attnBits - 1;
   let tileParity = 0;
+  let weightParity = 0;
   // Row-scale slots of the dynamically scaled matmul inputs (0: static scales only). Default on
   // for INT8 activations only: INT16 rows scaled to full range times 16-bit weight lanes can
   // overflow the MPE's INT32 results, and static INT16 scales already lose little.
@@ -82,17 +83,29 @@ export function emitBlock(plan: Plan, sc: ActScales, T: number): Emitter {
     const CL = C * L;
     const beatBytes = (m.weights.bytes / (m.batches * m.windows)) | 0;
     const outPitch = out.pitch ?? m.rows;
+    const inPitch = actPitch(m.K);
     for (const t of T === 1 ? m.tiles : m.prefillTiles) {
       const par = tileParity++ % 2;
-      const wb = oc.weight[par]!;
       const accBase = oc.acc.tile[par]!;
-      // Weight and meta buffer addresses count beats: one row = one beat of C x L lanes.
-      xfer('LD', 'weight', m.precision, `${m.key}.w`, t.beat0 * beatBytes, wb, CL, { count0: t.beats, istride0: 1, estride0: beatBytes }, [], [`w${par}`], m.grouped);
-      if (m.meta) xfer('LD', 'meta', 'int4', `${m.key}.meta`, (t.beat0 * CL) / 2, wb, CL, { count0: t.beats, istride0: 1, estride0: CL / 2 }, [], [`m${par}`]);
-      xfer('LD', 'scale', 'int32', `${m.key}.scale`, t.row0 * 4, oc.scale[par]!, t.rows, {}, [], [`s${par}`]);
-      const tail = { acc: false, wsrc: 'weight', asrc: 'act', wbase: wb, mbase: wb, sbase: oc.scale[par]!, abase: inAct, obase: accBase };
-      const body = T === 1 ? { op: 'MV', pattern: m.mode, wprec: m.precision, aprec: adt, cols: m.K, rows: t.rows, ...tail } : { op: 'MM', pattern: m.mode, wprec: m.precision, aprec: adt, m: T, k: m.K, n: t.rows, ...tail };
-      e.emit(body as never, [`w${par}`, `m${par}`, inRes], [`acct${par}`]);
+      for (const [j, c] of t.chunks.entries()) {
+        // K chunks take alternate weight-buffer halves; the tile's results stay in acc half `par`.
+        const wp = t.chunks.length === 1 ? par : weightParity++ % 2;
+        const wb = oc.weight[wp]!;
+        const beat0 = t.beat0 + c.win0;
+        const beats = t.chunks.length === 1 ? t.beats : c.wins;
+        // Weight and meta buffer addresses count beats: one row = one beat of C x L lanes.
+        xfer('LD', 'weight', m.precision, `${m.key}.w`, beat0 * beatBytes, wb, CL, { count0: beats, istride0: 1, estride0: beatBytes }, [], [`w${wp}`], m.grouped);
+        if (m.meta) xfer('LD', 'meta', 'int4', `${m.key}.meta`, (beat0 * CL) / 2, wb, CL, { count0: beats, istride0: 1, estride0: CL / 2 }, [], [`m${wp}`]);
+        if (j === 0) xfer('LD', 'scale', 'int32', `${m.key}.scale`, t.row0 * 4, oc.scale[par]!, t.rows, {}, [], [`s${par}`]);
+        const acc = j > 0;
+        const cols = Math.min(m.K - c.win0 * L, c.wins * L);
+        const tail = { acc, wsrc: 'weight', asrc: 'act', wbase: wb, mbase: wb, sbase: oc.scale[par]!, abase: inAct + c.win0 * L, obase: accBase };
+        const reads = [`w${wp}`, `m${wp}`, inRes, ...(acc ? [`acct${par}`] : [])];
+        if (T === 1) e.emit({ op: 'MV', pattern: m.mode, wprec: m.precision, aprec: adt, cols, rows: t.rows, ...tail } as never, reads, [`acct${par}`]);
+        else if (t.chunks.length === 1) e.emit({ op: 'MM', pattern: m.mode, wprec: m.precision, aprec: adt, m: T, k: m.K, n: t.rows, ...tail } as never, reads, [`acct${par}`]);
+        // An MM reads rows of whole-K pitch: a K chunk of a chunk of tokens is one MV per token.
+        else for (let r = 0; r < T; r++) e.emit({ op: 'MV', pattern: m.mode, wprec: m.precision, aprec: adt, cols, rows: t.rows, ...tail, abase: tail.abase + r * inPitch, obase: accBase + r * t.rows } as never, reads, [`acct${par}`]);
+      }
       if (out.storeTo) {
         // Classifier: each tile's rows go straight out to DDR (row pitch = vocab), so the
         // global buffer holds one tile, not T whole logit rows.
@@ -114,6 +127,42 @@ export function emitBlock(plan: Plan, sc: ActScales, T: number): Emitter {
       sfu('rmsnorm', { itype: 'int32', otype: aty, abuf: 'global', a: oc.global.x, bbuf: 'bias', b: gamma, dbuf: 'act', d: oc.act.in, len: model.dim, rows, dpitch, scale: quantizeTo(s), ewr: slot }, ['g.x', gammaRes], ['a.in', `x${slot}`]),
     );
 
+  const setlen = (reg: number, imm: number | LenRef) => e.emit({ op: 'SYS', fn: 'setlen', reg: `L${reg}`, imm } as never);
+
+  /**
+   * P x V over chunks of vChunk positions (plan.ts): chunk c loads V^T columns c*vChunk.. into
+   * the head's V region and accumulates its MV; a LOOP runs the other CTXPAD / vChunk - 1
+   * chunks (KBATCH or VWIN; the softmax zeroed every probability past the context). VOFF steps
+   * through the chunk's first position, which is also its byte offset (INT8 attention).
+   */
+  const attendChunked = (g: number, kp: number) => {
+    const vBase = oc.kv.v[kp]!;
+    const vc = plan.vChunk;
+    const rowsV = Math.min(C, hs);
+    const chunk = (acc: boolean) => {
+      for (let b = 0; b < plan.vBatches; b++) {
+        xfer('LD', 'kv', kdt, `vcache.${curLayer}`, dyn(REG.VOFF, (g * hs + b * C) * model.seqLen), vBase + b * (vc / L) * C * L, L, {
+          count0: rowsV, estride0: model.seqLen, istride0: L,
+          count1: vc / L, estride1: L, istride1: C * L,
+        }, [`hbm.v${curLayer}`], [`kvv${kp}`]);
+      }
+      for (let b = 0; b < plan.vBatches; b++) {
+        e.emit({ op: 'MV', pattern: 0, wprec: 'int8', aprec: kdt, cols: vc, rows: rowsV, acc, wsrc: 'kv', asrc: 'act', wbase: vBase + b * (vc / L) * C * L, mbase: 0, sbase: 0, abase: dyn(REG.VOFF, oc.act.p), obase: oc.acc.ao + b * C } as never, ['a.p', `kvv${kp}`, ...(acc ? ['acc.ao'] : [])], ['acc.ao']);
+      }
+      setlen(REG.VOFF, dyn(REG.VOFF, vc));
+    };
+    setlen(REG.VOFF, 0);
+    chunk(false);
+    // Each iteration starts with a sync, so its tokens pair up inside it; the sync after the loop closes it.
+    const loop = e.instrs.length;
+    e.emit({ op: 'LOOP', count: dyn(vc === L ? REG.VWIN : REG.KBATCH, -1), body: 0 } as never);
+    e.barrier({ op: 'SYS', fn: 'sync', reg: 'L0', imm: 0 } as never);
+    chunk(true);
+    (e.instrs[loop] as { body: number }).body = e.instrs.length - loop - 1;
+    e.barrier({ op: 'SYS', fn: 'sync', reg: 'L0', imm: 0 } as never);
+  };
+  let curLayer = 0;
+
   // The tokens' embedding rows (fx, staged by the host in DDR) into the residual stream.
   xfer('LD', 'global', 'int32', 'input', 0, oc.global.x, model.dim, { count0: T, istride0: model.dim, estride0: model.dim * 4 }, [], ['g.x']);
   xfer('LD', 'bias', 'int32', 'gamma.final', 0, oc.bias.gammaFinal, model.dim, {}, [], ['b.final']);
@@ -122,6 +171,7 @@ export function emitBlock(plan: Plan, sc: ActScales, T: number): Emitter {
   const scoreScale = (l: number) => toMultiplier(((sc.layers[l]!.q * sc.layers[l]!.k) / Math.sqrt(hs)) * Math.LOG2E * 2 ** FX, [-32, 31]);
 
   for (let l = 0; l < model.nLayers; l++) {
+    curLayer = l;
     const s = sc.layers[l]!;
     const gp = l % 2;
     const [gAtt, gFfn] = oc.bias.gamma[gp]!;
@@ -161,7 +211,8 @@ export function emitBlock(plan: Plan, sc: ActScales, T: number): Emitter {
       }, [`hbm.k${l}`], [`kvk${kp}`]);
       // V^T tile: row i = batch*C + chain (head dimension), columns = positions; one LD per
       // row batch (the batch stride in the buffer can pass the 16-bit on-chip stride field).
-      for (let b = 0; b < plan.vBatches; b++) {
+      // Chunked designs load V^T chunk by chunk inside P x V instead.
+      for (let b = 0; b < (plan.vChunk ? 0 : plan.vBatches); b++) {
         xfer('LD', 'kv', kdt, `vcache.${l}`, (g * hs + b * C) * model.seqLen * ab, vBase + b * plan.vWindowsMax * C * L, L, {
           count0: Math.min(C, hs), estride0: model.seqLen * ab, istride0: L,
           count1: dyn(REG.VWIN), estride1: L * ab, istride1: C * L,
@@ -176,8 +227,11 @@ export function emitBlock(plan: Plan, sc: ActScales, T: number): Emitter {
           e.emit({ op: 'MV', pattern: 0, wprec: 'int8', aprec: kdt, cols: hs, rows: dyn(REG.CTX), acc: false, wsrc: 'kv', asrc: 'act', wbase: kBase, mbase: 0, sbase: 0, abase: at(oc.act.q + h * oc.act.qPitch, qrow), obase: oc.acc.sc } as never, ['a.q', `kvk${kp}`], ['acc.sc']);
           sfu('requant', { itype: 'int32', otype: 'int32', abuf: 'acc', a: oc.acc.sc, dbuf: 'global', d: oc.global.sc, len: dyn(REG.CTXPAD), scale: scoreScale(l) }, ['acc.sc'], ['g.sc']);
           sfu('softmax', { itype: 'int32', otype: kty, abuf: 'global', a: oc.global.sc, dbuf: 'act', d: oc.act.p, len: dyn(REG.CTXPAD), causal: true, pos }, ['g.sc'], ['a.p']);
-          for (let b = 0; b < plan.vBatches; b++) {
-            e.emit({ op: 'MV', pattern: 0, wprec: 'int8', aprec: kdt, cols: dyn(REG.CTXPAD), rows: Math.min(C, hs), acc: false, wsrc: 'kv', asrc: 'act', wbase: vBase + b * plan.vWindowsMax * C * L, mbase: 0, sbase: 0, abase: oc.act.p, obase: oc.acc.ao + b * C } as never, ['a.p', `kvv${kp}`], ['acc.ao']);
+          if (plan.vChunk) attendChunked(g, kp);
+          else {
+            for (let b = 0; b < plan.vBatches; b++) {
+              e.emit({ op: 'MV', pattern: 0, wprec: 'int8', aprec: kdt, cols: dyn(REG.CTXPAD), rows: Math.min(C, hs), acc: false, wsrc: 'kv', asrc: 'act', wbase: vBase + b * plan.vWindowsMax * C * L, mbase: 0, sbase: 0, abase: oc.act.p, obase: oc.acc.ao + b * C } as never, ['a.p', `kvv${kp}`], ['acc.ao']);
+            }
           }
           sfu('requant', { itype: 'int32', otype: aty, abuf: 'acc', a: oc.acc.ao, dbuf: 'act', d: at(oc.act.in + h * hs, aorow), len: hs, scale: aoScale }, ['acc.ao'], ['a.in']);
         }
@@ -202,6 +256,8 @@ export function emitBlock(plan: Plan, sc: ActScales, T: number): Emitter {
         for (let t = 0; t < T; t++) attend(t * qRow, t * inPitch, dyn(REG.POS, t));
       }
     }
+    // Chunked P x V used VOFF as a position counter: back to p0 bytes (INT8: p0) for the next layer's V append.
+    if (plan.vChunk) setlen(REG.VOFF, dyn(REG.POS));
     matmul('wo', l, oc.act.in, 'a.in', { buf: 'global', addr: oc.global.r, type: 'int32', res: 'g.r' });
     sfu('add', { itype: 'int32', otype: 'int32', abuf: 'global', a: oc.global.x, bbuf: 'global', b: oc.global.r, dbuf: 'global', d: oc.global.x, len: model.dim, rows: T }, ['g.x', 'g.r'], ['g.x']);
 

@@ -20,13 +20,13 @@ export interface ProgramManifest {
   readonly format: string;
   readonly model: ModelConfig;
   readonly hardware: GenConfig;
-  readonly options: { precision: CompileOptions['precision']; actBits: 8 | 16; attnBits: 8 | 16; sparsity: string };
+  readonly options: { precision: CompileOptions['precision']; actBits: 8 | 16; attnBits: 8 | 16; sparsity: string; chunking?: CompileOptions['chunking'] };
   readonly blocks: readonly Block[];
 }
 
 export function programManifest(c: Compiled): ProgramManifest {
   const p = c.plan;
-  return { format: PROGRAM_FORMAT, model: p.model, hardware: p.hw, options: { precision: p.options.precision, actBits: p.options.actBits, attnBits: p.attnBits, sparsity: patternName(p.options.pattern) }, blocks: c.blocks };
+  return { format: PROGRAM_FORMAT, model: p.model, hardware: p.hw, options: { precision: p.options.precision, actBits: p.options.actBits, attnBits: p.attnBits, sparsity: patternName(p.options.pattern), ...(p.options.chunking ? { chunking: p.options.chunking } : {}) }, blocks: c.blocks };
 }
 
 export class ProgramLoadError extends Error {}
@@ -52,7 +52,7 @@ export function loadCompiled(dir: string): Compiled {
   // Programs compiled before the accelerator top existed lack its fields: they get the defaults.
   const { sfuLanes, axiDataBits, queueDepth, loopDepth } = DEFAULT_CONFIG;
   const hardware: GenConfig = { ...m.hardware, sfuLanes: m.hardware.sfuLanes ?? sfuLanes, axiDataBits: m.hardware.axiDataBits ?? axiDataBits, queueDepth: m.hardware.queueDepth ?? queueDepth, loopDepth: m.hardware.loopDepth ?? loopDepth };
-  const plan = makePlan(m.model, hardware, { precision: m.options.precision, actBits: m.options.actBits, attnBits: m.options.attnBits, pattern: parsePattern(m.options.sparsity) });
+  const plan = makePlan(m.model, hardware, { precision: m.options.precision, actBits: m.options.actBits, attnBits: m.options.attnBits, pattern: parsePattern(m.options.sparsity), ...(m.options.chunking ? { chunking: m.options.chunking } : {}) });
   const program = new Uint8Array(read('program.bin'));
   let memory: MemoryImage;
   try {

@@ -24,16 +24,34 @@ export interface CompileOptions {
   readonly attnBits?: 8 | 16;
   /** Per-token scaling of the matmul inputs (SFU ewr/erd; default: INT8 activations only). */
   readonly dynamicActs?: boolean;
+  /**
+   * Plan overrides for tests and experiments (kept in compile.json): `attention` runs P x V in
+   * chunks even when whole V^T tiles fit the KV buffer; `kWindows` caps the windows of one
+   * weight load, splitting longer row batches over K.
+   */
+  readonly chunking?: { readonly attention?: boolean; readonly kWindows?: number };
 }
 
 export const MATRICES = ['wq', 'wk', 'wv', 'wo', 'w1', 'w3', 'w2'] as const;
 export type MatrixName = (typeof MATRICES)[number] | 'cls';
+
+/** A window range of a row batch: one weight-buffer load and one MV/MM over those K columns. */
+export interface KChunk {
+  readonly win0: number;
+  readonly wins: number;
+}
 
 export interface Tile {
   readonly row0: number;
   readonly rows: number;
   readonly beat0: number;
   readonly beats: number;
+  /**
+   * The tile's K windows, one weight load each: a single chunk (all windows) unless one row
+   * batch is longer than half the weight buffer; then the tile is one batch whose partial
+   * products accumulate in the acc buffer (MV/MM `acc`) before one requant.
+   */
+  readonly chunks: readonly KChunk[];
 }
 
 export interface MatrixPlan {
@@ -92,6 +110,14 @@ export interface Plan {
   readonly kBatchesMax: number;
   readonly vBatches: number;
   readonly vWindowsMax: number;
+  /**
+   * Positions per V^T chunk (0: the whole context in one V^T tile). Designs with more chains
+   * than the head size pad every V^T beat to C rows; when two such tiles do not fit the KV
+   * buffer, P x V runs over chunks of C positions with accumulating MVs (block.ts).
+   */
+  readonly vChunk: number;
+  /** Context lengths are padded to this (the CTXPAD register): L, or vChunk when chunked. */
+  readonly ctxAlign: number;
   readonly matrices: ReadonlyMap<string, MatrixPlan>;
   readonly layout: MemoryLayout;
   readonly onchip: OnChip;
@@ -124,7 +150,6 @@ export function makePlan(model: ModelConfig, hw: GenConfig, options: CompileOpti
   const attnBits = options.attnBits ?? options.actBits;
   if (hw.actWidth < attnBits) throw new CompileError(`INT${attnBits} attention operands need --act-width >= ${attnBits} (the design has ${hw.actWidth})`);
   const ab = attnBits / 8;
-  const seqPad = up(model.seqLen, L);
   const grouped = maxGroupMultiplier(options.precision, hw.weightWidth) > 1;
 
   // On-chip maps for blocks of up to T tokens (rows token-major, pitch = row length). Regions
@@ -133,6 +158,30 @@ export function makePlan(model: ModelConfig, hw: GenConfig, options: CompileOpti
   const qPitch = hs % L === 0 ? hs : L;
   const segMax = (p: Pattern) => chainGeometry(p, L, hw.groupSize).segments;
   const rowsPerBatchMax = C * segMax(options.pattern);
+  const halfBeats = Math.floor(hw.weightDepth / 2);
+
+  // KV buffer: K tiles (rows = positions) and V^T tiles (rows = head dimensions), two heads.
+  const kWindows = Math.ceil(hs / L);
+  const kBatchesMax = Math.ceil(model.seqLen / C);
+  const vBatches = Math.ceil(hs / C);
+  const vWindowsMax = Math.ceil(model.seqLen / L);
+  const kRegion = kBatchesMax * kWindows * C * L;
+  let vChunk = 0;
+  let vRegion = vBatches * vWindowsMax * C * L;
+  if (2 * (kRegion + vRegion) > hw.kvDepth || options.chunking?.attention) {
+    // Chunks of C positions (loop count KBATCH) when C is whole windows, else one window (VWIN).
+    const positions = C % L === 0 ? C : L;
+    const chunked = vBatches * (positions / L) * C * L;
+    if (2 * (kRegion + chunked) > hw.kvDepth) throw new CompileError(`KV buffer too small: ${2 * (kRegion + vRegion)} elements needed for two heads at ${model.seqLen} tokens, the design has ${hw.kvDepth}`);
+    // The chunk loop steps one length register through positions, which are also the V cache's byte offsets only for 1-byte elements.
+    if (ab !== 1) throw new CompileError(`chunked attention (P x V over positions) needs INT8 attention operands, not INT${attnBits}${options.chunking?.attention ? '' : ` (without it the KV buffer needs ${2 * (kRegion + vRegion)} elements, the design has ${hw.kvDepth})`}`);
+    vChunk = positions;
+    vRegion = chunked;
+  }
+  const ctxAlign = vChunk || L;
+  const seqPad = up(model.seqLen, ctxAlign);
+  // Decode classifier tiles hold at most this many rows (tilesFor: whole row batches within half the weight buffer).
+  const clsRows = Math.min(Math.ceil(model.vocabSize / rowsPerBatchMax), Math.max(1, Math.floor(halfBeats / Math.ceil(model.dim / L)))) * rowsPerBatchMax;
   const layoutFor = (T: number): { onchip: OnChip; maxTileRows: number; need?: string } => {
     const onchip = {} as OnChip;
     let a = 0;
@@ -154,7 +203,7 @@ export function makePlan(model: ModelConfig, hw: GenConfig, options: CompileOpti
     if (maxTileRows < rowsPerBatchMax) return { onchip, maxTileRows: 0, need: `accumulation buffer too small: ${seqPad + up(hs, 16) + 2 * T * rowsPerBatchMax} entries needed, the design has ${hw.accDepth}` };
     // logits: two classifier tiles (each T x tile rows), stored to DDR tile by tile.
     const decodeRows = Math.floor(accFree / 2 / rowsPerBatchMax) * rowsPerBatchMax;
-    const logitsHalf = Math.max(decodeRows, T * maxTileRows);
+    const logitsHalf = Math.max(Math.min(decodeRows, clsRows), T * Math.min(maxTileRows, clsRows));
     onchip.global = { x: takeG(T * model.dim), qf: takeG(T * model.dim), kf: takeG(T * kv), r: takeG(T * model.dim), h1: takeG(T * model.hiddenDim), h3: takeG(T * model.hiddenDim), sc: takeG(seqPad), logits: takeG(2 * logitsHalf), logitsHalf };
     if (g > hw.globalDepth) return { onchip, maxTileRows: 0, need: `global buffer too small: ${g} elements needed, the design has ${hw.globalDepth}` };
     onchip.acc = { sc: 0, ao: seqPad, tile: [seqPad + up(hs, 16), seqPad + up(hs, 16) + maxTileRows * T] };
@@ -172,16 +221,8 @@ export function makePlan(model: ModelConfig, hw: GenConfig, options: CompileOpti
   const { onchip, maxTileRows } = layoutFor(Math.max(1, prefillTokens));
   const prefillTileRows = maxTileRows;
   const decodeTileRows = one.maxTileRows;
-  const halfBeats = Math.floor(hw.weightDepth / 2);
   onchip.weight = [0, halfBeats]; // beat addresses
   onchip.scale = [0, decodeTileRows];
-  const kWindows = Math.ceil(hs / L);
-  const kBatchesMax = Math.ceil(model.seqLen / C);
-  const vBatches = Math.ceil(hs / C);
-  const vWindowsMax = Math.ceil(model.seqLen / L);
-  const kRegion = kBatchesMax * kWindows * C * L;
-  const vRegion = vBatches * vWindowsMax * C * L;
-  if (2 * (kRegion + vRegion) > hw.kvDepth) throw new CompileError(`KV buffer too small: ${2 * (kRegion + vRegion)} elements needed for two heads at ${model.seqLen} tokens, the design has ${hw.kvDepth}`);
   onchip.kv = { k: [0, kRegion], v: [2 * kRegion, 2 * kRegion + vRegion], kRegion, vRegion };
   {
     const d = up(model.dim, 16);
@@ -198,13 +239,19 @@ export function makePlan(model: ModelConfig, hw: GenConfig, options: CompileOpti
     const rowsPerBatch = C * g.segments;
     const windows = Math.ceil(K / L);
     const batches = Math.ceil(rows / rowsPerBatch);
+    // Row batches longer than half the weight buffer split over K into equal window chunks.
+    const kCap = options.chunking?.kWindows;
+    if (kCap !== undefined && !(Number.isInteger(kCap) && kCap >= 1)) throw new CompileError(`K chunk of ${kCap} windows: must be a positive integer`);
+    const nChunks = Math.ceil(windows / Math.min(halfBeats, kCap ?? halfBeats));
+    const chunkWins = Math.ceil(windows / nChunks);
+    const chunks: KChunk[] = Array.from({ length: nChunks }, (_, j) => ({ win0: j * chunkWins, wins: Math.min(chunkWins, windows - j * chunkWins) }));
     const tilesFor = (tileRows: number): Tile[] => {
-      const batchesPerTile = Math.min(Math.floor(halfBeats / windows), tileRows / rowsPerBatch);
-      if (batchesPerTile < 1) throw new CompileError(`weight buffer too small for one ${windows}-window row batch of ${name} (--weight-depth >= ${2 * windows})`);
+      if (halfBeats < 1) throw new CompileError(`weight buffer of ${hw.weightDepth} beats cannot hold two tiles (--weight-depth >= 2)`);
+      const batchesPerTile = nChunks > 1 ? 1 : Math.min(Math.floor(halfBeats / windows), tileRows / rowsPerBatch);
       const tiles: Tile[] = [];
       for (let b = 0; b < batches; b += batchesPerTile) {
         const nb = Math.min(batchesPerTile, batches - b);
-        tiles.push({ row0: b * rowsPerBatch, rows: Math.min(rows, (b + nb) * rowsPerBatch) - b * rowsPerBatch, beat0: b * windows, beats: nb * windows });
+        tiles.push({ row0: b * rowsPerBatch, rows: Math.min(rows, (b + nb) * rowsPerBatch) - b * rowsPerBatch, beat0: b * windows, beats: nb * windows, chunks });
       }
       return tiles;
     };
@@ -238,5 +285,5 @@ export function makePlan(model: ModelConfig, hw: GenConfig, options: CompileOpti
   layout.alloc('input', 'ddr', Tmax * model.dim * 4);
   layout.alloc('logits', 'ddr', Tmax * model.vocabSize * 4);
 
-  return { model, hw, options, modes, C, L, hs, kv, ab, attnBits, seqPad, maxTileRows: decodeTileRows, prefillTokens, kWindows, kBatchesMax, vBatches, vWindowsMax, matrices, layout, onchip };
+  return { model, hw, options, modes, C, L, hs, kv, ab, attnBits, seqPad, maxTileRows: decodeTileRows, prefillTokens, kWindows, kBatchesMax, vBatches, vWindowsMax, vChunk, ctxAlign, matrices, layout, onchip };
 }

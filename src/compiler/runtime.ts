@@ -13,13 +13,13 @@ export const REG = {
   POS: 0,
   /** Context length after the block, p0 + T (rows of the score MVs). */
   CTX: 1,
-  /** That length rounded up to whole windows (softmax length, V columns). */
+  /** That length rounded up to whole windows, or V^T chunks (plan.ctxAlign): softmax length, V columns. */
   CTXPAD: 2,
   /** Scratch: the prefill block's running row offset inside its attention loop. */
   ROW: 3,
   /** Byte offset of row p0 of the K cache. */
   KOFF: 4,
-  /** Byte offset of column p0 of the transposed V cache. */
+  /** Byte offset of column p0 of the transposed V cache (a scratch position counter inside chunked P x V, restored after). */
   VOFF: 5,
   /** K row batches to load: ceil((p0 + T) / C). */
   KBATCH: 6,
@@ -34,7 +34,7 @@ export function blockRegisters(plan: Plan, p0: number, T: number): number[] {
   const r = new Array<number>(8).fill(0);
   r[REG.POS] = p0;
   r[REG.CTX] = p0 + T;
-  r[REG.CTXPAD] = Math.ceil((p0 + T) / L) * L;
+  r[REG.CTXPAD] = Math.ceil((p0 + T) / plan.ctxAlign) * plan.ctxAlign;
   r[REG.KOFF] = p0 * kv * ab;
   r[REG.VOFF] = p0 * ab;
   r[REG.KBATCH] = Math.ceil((p0 + T) / C);

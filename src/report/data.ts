@@ -20,11 +20,6 @@ export type { HwOverrides };
 
 export const REPORT_DATA_SCHEMA = 'flightgen-report/1';
 
-/**
- * Overrides under which LLaMA2-7B compiles on the FlightLLM presets today (docs/perf.md, "LLaMA2-7B
- * on the presets"): C = 128 is the largest chain count whose KV tiles fit 2^20 elements.
- */
-export const COMPILING_OVERRIDES: Readonly<HwOverrides> = { chains: 128, weightDepth: 2048, globalDepth: 1 << 20 };
 
 /** Figures quoted from the paper and its comparisons (../shared/FLIGHTLLM.md), LLaMA2-7B, batch 1. */
 export const PAPER_THROUGHPUT: readonly ThroughputEntry[] = [
@@ -108,7 +103,7 @@ export interface ReportData {
   readonly device: { readonly name: string; readonly board: string; readonly part: string };
   readonly clockMHz: number;
   /** The configuration the perf model compiled, and why it differs from the preset. */
-  readonly perfConfig: { readonly label: string; readonly overrides: HwOverrides; readonly automatic: boolean; readonly note?: string; readonly chains: number; readonly chainLength: number; readonly macs: number };
+  readonly perfConfig: { readonly label: string; readonly overrides: HwOverrides; readonly chains: number; readonly chainLength: number; readonly macs: number };
   readonly utilisation: { readonly source: string; readonly headroom: typeof DEFAULT_HEADROOM; readonly rows: readonly UtilisationRow[] };
   readonly synth?: SynthSummary;
   readonly roofline: { readonly peakOpsPerSec: number; readonly hbmPeakBytesPerSec: number; readonly readPortBytesPerSec: number; readonly points: readonly RooflinePoint[]; readonly source: string };
@@ -120,7 +115,7 @@ export interface ReportData {
 export interface ReportInput {
   readonly preset: Preset;
   readonly model: ModelConfig;
-  /** User overrides; when empty and the preset does not compile the model, COMPILING_OVERRIDES are tried. */
+  /** User overrides of the preset's hardware parameters. */
   readonly overrides: HwOverrides;
   readonly prefill: number;
   readonly decode: number;
@@ -236,20 +231,10 @@ export function buildReportData(input: ReportInput): ReportData {
   if (input.decode < 1) throw new ReportInputError('--decode must be at least 1');
   if (input.prefill + input.decode > model.seqLen) throw new ReportInputError(`--prefill ${input.prefill} + --decode ${input.decode} pass ${model.name}'s ${model.seqLen} positions`);
 
-  let overrides: HwOverrides = { ...input.overrides };
-  let hw = hwWith(preset, overrides);
+  const overrides: HwOverrides = { ...input.overrides };
+  const hw = hwWith(preset, overrides);
   say(`compiling ${model.name} for ${preset.name}${Object.keys(overrides).length ? ` with ${overrideFlags(overrides)}` : ''} (${hw.chains} x ${hw.chainLength}, ${precision} weights, no weights)`);
-  let compiled = tryCompile(model, hw, precision);
-  let note: string | undefined;
-  let automatic = false;
-  if (compiled instanceof Error && Object.keys(overrides).length === 0 && preset.name.startsWith('flightllm-')) {
-    note = `${preset.name} as it is does not compile ${model.name} (${compiled.message}); the performance numbers use ${overrideFlags(COMPILING_OVERRIDES)}, the configuration docs/perf.md gives`;
-    say(`the preset does not compile ${model.name}: ${compiled.message}; retrying with ${overrideFlags(COMPILING_OVERRIDES)} (docs/perf.md)`);
-    overrides = { ...COMPILING_OVERRIDES };
-    automatic = true;
-    hw = hwWith(preset, overrides);
-    compiled = tryCompile(model, hw, precision);
-  }
+  const compiled = tryCompile(model, hw, precision);
   if (compiled instanceof Error) throw new ReportInputError(`compile ${model.name} for ${preset.name}${Object.keys(overrides).length ? ` with ${overrideFlags(overrides)}` : ''}: ${compiled.message}`);
 
   const mem = memoryTiming(preset.device, hw, clockMHz, { crossing: true });
@@ -287,7 +272,7 @@ export function buildReportData(input: ReportInput): ReportData {
     preset: preset.name,
     device: { name: device.name, board: device.board, part: device.part },
     clockMHz,
-    perfConfig: { label: perfLabel, overrides, automatic, ...(note ? { note } : {}), chains: perf.hardware.chains, chainLength: perf.hardware.chainLength, macs },
+    perfConfig: { label: perfLabel, overrides, chains: perf.hardware.chains, chainLength: perf.hardware.chainLength, macs },
     utilisation: { source: 'resource estimate (src/targets/estimate.ts): DSPs from the MAC slices, BRAM/URAM from the buffer port shapes; no LUT/FF, no placement', headroom: DEFAULT_HEADROOM, rows },
     ...(synth ? { synth } : {}),
     roofline: {

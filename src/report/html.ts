@@ -56,7 +56,6 @@ export function renderReportHtml(d: ReportData): string {
   const parts: string[] = [];
   parts.push(`<h1>${esc(title)}</h1>`);
   parts.push(`<table class="summary">${summary.map(([k, v]) => `<tr><td>${esc(k)}</td><td>${esc(v)}</td></tr>`).join('')}</table>`);
-  if (d.perfConfig.note) parts.push(`<p class="note">${esc(d.perfConfig.note)}. The utilisation chart shows both the preset as generated and this configuration.</p>`);
 
   parts.push('<h2>Resource utilisation per module</h2>');
   parts.push(

@@ -41,14 +41,13 @@ async function perf(args: string[]): Promise<string> {
 
 // llama2-7b compiles on the U280 preset's MPE only with fewer chains and deeper weight/global
 // buffers (docs/perf.md, "llama2-7b on the presets").
-const COMPILES = ['--chains', '128', '--weight-depth', '2048', '--global-depth', '1048576'];
 
 describe('flightgen perf', () => {
-  it('llama2-7b on flightllm-u280 (overrides that compile): report and JSON contract', async () => {
+  it('llama2-7b on the flightllm-u280 preset as is: report and JSON contract', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'fg-perf-'));
     dirs.push(dir);
     const json = join(dir, 'perf.json');
-    const out = await perf(['--preset', 'flightllm-u280', '--model', 'llama2-7b', ...COMPILES, '--prefill', '16', '--decode', '64', '--samples', '5', '--json', json]);
+    const out = await perf(['--preset', 'flightllm-u280', '--model', 'llama2-7b', '--prefill', '16', '--decode', '64', '--samples', '5', '--json', json]);
     expect(out).toMatch(/decode 64 tokens at positions 16\.\.79: [\d.]+ ms per token/);
     expect(out).toMatch(/roofline \(same weight format\)/);
     expect(out).toMatch(/what bounds a decode token/);
@@ -71,7 +70,7 @@ describe('flightgen perf', () => {
     const run = async (clock: string[]) => {
       const dir = await mkdtemp(join(tmpdir(), 'fg-perf-'));
       dirs.push(dir);
-      await perf(['--preset', 'flightllm-u280', '--model', 'llama2-7b', ...COMPILES, '--prefill', '0', '--decode', '4', ...clock, '--json', join(dir, 'p.json')]);
+      await perf(['--preset', 'flightllm-u280', '--model', 'llama2-7b', '--prefill', '0', '--decode', '4', ...clock, '--json', join(dir, 'p.json')]);
       return JSON.parse(await readFile(join(dir, 'p.json'), 'utf8'));
     };
     const a = await run([]);
@@ -85,12 +84,12 @@ describe('flightgen perf', () => {
     expect(b.memory.hbm.bandwidth).toEqual({ num: 1, den: 2 });
   }, 120_000);
 
-  it('errors are one line (UsageError): the preset as is, OPT, bad numbers', async () => {
-    await expect(perf(['--preset', 'flightllm-u280', '--model', 'llama2-7b'])).rejects.toThrow(UsageError);
-    await expect(perf(['--preset', 'flightllm-u280', '--model', 'llama2-7b'])).rejects.toThrow(/compile llama2-7b for flightllm-u280: global buffer too small/);
+  it('errors are one line (UsageError): a design too small for the model, OPT, bad numbers', async () => {
+    await expect(perf(['--preset', 'flightllm-u280', '--model', 'llama2-7b', '--global-depth', '4096'])).rejects.toThrow(UsageError);
+    await expect(perf(['--preset', 'flightllm-u280', '--model', 'llama2-7b', '--global-depth', '4096'])).rejects.toThrow(/compile llama2-7b for flightllm-u280: global buffer too small/);
     await expect(perf(['--preset', 'flightllm-vhk158', '--model', 'opt-6.7b'])).rejects.toThrow(/llama-family/);
     await expect(perf(['--preset', 'flightllm-u280', '--model', 'llama2-7b', '--prefill', 'x'])).rejects.toThrow(/--prefill must be a non-negative integer/);
-    await expect(perf(['--preset', 'flightllm-u280', '--model', 'llama2-7b', ...COMPILES, '--prefill', '2000', '--decode', '100'])).rejects.toThrow(/pass llama2-7b's 2048 positions/);
+    await expect(perf(['--preset', 'flightllm-u280', '--model', 'llama2-7b', '--prefill', '2000', '--decode', '100'])).rejects.toThrow(/pass llama2-7b's 2048 positions/);
     await expect(perf(['--preset', 'flightllm-u280', '--model', 'llama2-7b', '--clock', '-5'])).rejects.toThrow(/--clock must be a positive number/);
   }, 60_000);
 });

@@ -92,17 +92,15 @@ describe('flightgen report: files', () => {
     expect(data.throughput.every((t: { kind: string }) => t.kind === 'perf model')).toBe(true);
   });
 
-  it('defaults to llama2-7b on flightllm-u280, labelling the overrides that make it compile', async () => {
-    expect(progressLlama).toMatch(/the preset does not compile llama2-7b: .*retrying with --chains 128 --weight-depth 2048 --global-depth 1048576/);
+  it('defaults to llama2-7b on the flightllm-u280 preset as generated (6144 MACs)', async () => {
+    expect(progressLlama).toMatch(/^flightgen report: compiling llama2-7b for flightllm-u280 \(384 x 16/m);
     const data = JSON.parse(await readFile(join(outLlama, 'data.json'), 'utf8'));
     expect(data.preset).toBe('flightllm-u280');
-    expect(data.perfConfig.automatic).toBe(true);
-    expect(data.perfConfig.macs).toBe(2048);
-    expect(data.utilisation.rows.map((r: { config: string }) => r.config)).toEqual(['preset', 'preset', 'preset', 'perf config', 'perf config', 'perf config']);
+    expect(data.perfConfig.overrides).toEqual({});
+    expect(data.perfConfig.macs).toBe(6144);
+    expect(data.utilisation.rows.map((r: { config: string }) => r.config)).toEqual(['flightllm-u280', 'flightllm-u280', 'flightllm-u280']);
     expect(data.utilisation.rows[0].used).toBe(6144);
     expect(data.throughput.map((t: { kind: string }) => t.kind)).toEqual(expect.arrayContaining(['perf model', 'paper', 'GPU']));
-    const html = await readFile(join(outLlama, 'index.html'), 'utf8');
-    expect(html).toContain('as it is does not compile llama2-7b');
   });
 
   it('is self-contained: no external resources, a CSP forbidding fetches, no scripts', async () => {

@@ -60,6 +60,18 @@ describe('other formats on the same RTL', () => {
   }, 1_200_000);
 });
 
+describe('chunked programs on the same RTL', () => {
+  it('K-split weight loads and chunked P x V (LOOP over a length register, accumulating MVs): prefill + 2 decode steps equal to the golden model', async () => {
+    const options = { precision: 'int8', actBits: 8, pattern: 'dense', chunking: { attention: true, kWindows: 2 } } as const;
+    const compiled = compile({ model: w.config, weights: w, hw: COSIM_HW, options });
+    expect(compiled.plan.vChunk).toBeGreaterThan(0);
+    const rtl = await RtlEngine.create(compiled);
+    engines.push(rtl);
+    const promptIds = [5, 9, 17];
+    expect(await generateAsync(rtl, { tokens: 3, promptIds })).toEqual(generate(new GoldenEngine(compiled), { tokens: 3, promptIds }));
+  }, 1_200_000);
+});
+
 describe('store-by-store checking', () => {
   it('--check-every-store: the RTL runs one instruction at a time and every ST matches the golden model when it completes', async () => {
     const compiled = compile({ model: w.config, weights: w, hw: COSIM_HW, options: { precision: 'int8', actBits: 16, pattern: 'dense' } });
