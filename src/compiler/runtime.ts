@@ -72,8 +72,10 @@ export interface BlockRun {
 
 /**
  * How a prefill of `tokens` at positions pos.. runs: chunks of the prefill block's size T (the
- * last padded), except that a chunk which would run past seq_len goes token by token through the
- * decode block; with T = 0 (no prefill block) everything is decoded.
+ * last padded), except that a chunk which would run past seq_len, or which holds fewer than
+ * T / 2 tokens, goes token by token through the decode block; with T = 0 (no prefill block)
+ * everything is decoded. The T / 2 rule: a padded chunk measured about T / 2 decode steps on
+ * both designs we run (docs/compiler.md), so a shorter remainder is cheaper decoded.
  */
 export function prefillRuns(plan: Plan, tokens: readonly number[], pos: number): BlockRun[] {
   const T = plan.prefillTokens;
@@ -82,7 +84,7 @@ export function prefillRuns(plan: Plan, tokens: readonly number[], pos: number):
   if (T === 0) return decode(tokens, pos), runs;
   for (let i = 0; i < tokens.length; i += T) {
     const chunk = tokens.slice(i, i + T);
-    if (pos + i + T > plan.model.seqLen) decode(chunk, pos + i);
+    if (pos + i + T > plan.model.seqLen || 2 * chunk.length < T) decode(chunk, pos + i);
     else runs.push({ block: 'prefill', tokens: chunk, pos: pos + i });
   }
   return runs;
