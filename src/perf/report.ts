@@ -10,6 +10,7 @@ import type { DeviceName } from '../targets/devices.ts';
 import { hbmPeakBytesPerSecond, MEMORY_CHANNELS, type MemoryTiming } from './memory.ts';
 import { meanDecodeHbmBytes, PerfModel, type PhaseResult } from './model.ts';
 import type { LdWhatIf } from './xfer.ts';
+import { FLIGHTLLM_U280_TOKENS_PER_SEC } from './paper.ts';
 
 export interface PerfInput {
   readonly compiled: Compiled;
@@ -84,7 +85,7 @@ export interface PerfReport {
 }
 
 /** 85% of the HBM roofline in decode (the target) and FlightLLM's U280 measurement. */
-export const DECODE_TARGET = { rooflineFraction: 0.85, flightllmU280TokensPerSec: 55 } as const;
+export const DECODE_TARGET = { rooflineFraction: 0.85, flightllmU280TokensPerSec: FLIGHTLLM_U280_TOKENS_PER_SEC } as const;
 
 function phaseReport(p: PhaseResult, c: Compiled, clockMHz: number, perToken: boolean): PhaseReport {
   const { plan } = c;

@@ -15,24 +15,12 @@ import { perfReport, type PerfReport, type PhaseReport } from '../perf/report.ts
 import { getDevice, type Device } from '../targets/devices.ts';
 import { checkFits, DEFAULT_HEADROOM, estimateResources, type ResourceEstimate } from '../targets/estimate.ts';
 import { overrideFlags, type HwOverrides, type Preset } from '../targets/presets.ts';
+import { PAPER_THROUGHPUT, PAPER_U280_UTILISATION } from '../perf/paper.ts';
 
 export type { HwOverrides };
 
 export const REPORT_DATA_SCHEMA = 'flightgen-report/1';
 
-
-/** Figures quoted from the paper and its comparisons (../shared/FLIGHTLLM.md), LLaMA2-7B, batch 1. */
-export const PAPER_THROUGHPUT: readonly ThroughputEntry[] = [
-  { label: 'FlightLLM U280 (paper Fig. 1)', tokensPerSec: 55, kind: 'paper', source: 'FlightLLM paper, Fig. 1: about 55 tokens/s on U280 at about 45 W' },
-  { label: 'FlightLLM U280 on board, ctx 128', tokensPerSec: 57.1, kind: 'paper', source: 'third-party on-board run of the FlightLLM artifact: 57.1 tokens/s at context 128 (17.5 ms)' },
-  { label: 'FlightLLM VHK158 (simulated)', tokensPerSec: 92.5, kind: 'paper', source: 'FlightLLM paper: 92.5 tokens/s on VHK158 (simulated, not on hardware)' },
-  { label: 'NVIDIA V100 (paper Fig. 1)', tokensPerSec: 45, kind: 'GPU', source: 'FlightLLM paper, Fig. 1: V100 about 45 tokens/s at 220 W' },
-  { label: 'NVIDIA A100 (derived: VHK158 / 1.2)', tokensPerSec: 92.5 / 1.2, kind: 'GPU', source: "derived: the paper claims 1.2x A100's throughput with VHK158 (92.5 tokens/s), so about 77 tokens/s; not a number the paper prints" },
-  { label: 'NVIDIA A100, gpt-fast INT4', tokensPerSec: 196.8, kind: 'GPU', source: 'FlightLLM paper: strongest GPU point, gpt-fast INT4 on A100, 196.8 tokens/s' },
-];
-
-/** FlightLLM's U280 resource table (../shared/FLIGHTLLM.md), fractions of the device. */
-export const PAPER_U280_UTILISATION = { lut: 0.44, ff: 0.362, dsp: 0.702, bram: 0.621, uram: 0.825 } as const;
 
 export interface ThroughputEntry {
   readonly label: string;
@@ -262,7 +250,7 @@ export function buildReportData(input: ReportInput): ReportData {
   const throughput: ThroughputEntry[] = [
     { label: `this design (${perf.hardware.chains} x ${perf.hardware.chainLength}, perf model)`, tokensPerSec: perf.decodeTokensPerSec, kind: 'perf model', source: `performance model (src/perf), ${perfLabel}, ${model.name} decode at positions ${perf.decode.from}..${perf.decode.from + perf.decode.tokens - 1}, ${clockMHz} MHz` },
     { label: 'HBM roofline, same weight format', tokensPerSec: perf.rooflineTokensPerSec, kind: 'perf model', source: `bytes per token / ${perf.hbmPeakGBs.toFixed(1)} GB/s HBM peak (src/perf/report.ts)` },
-    ...(model.name === 'llama2-7b' ? PAPER_THROUGHPUT : []),
+    ...(model.name === 'llama2-7b' ? PAPER_THROUGHPUT.map(({ label, tokensPerSec, kind, source }) => ({ label, tokensPerSec, kind, source })) : []),
   ];
 
   return {

@@ -2,6 +2,7 @@
  * The report page: one self-contained HTML file (inline CSS and SVG, no scripts, no external
  * resources; a Content-Security-Policy forbids any fetch) built from ReportData.
  */
+import { PAPER_U280_UTILISATION } from '../perf/paper.ts';
 import type { ReportData, UtilisationRow } from './data.ts';
 import { barChart, esc, fmt, logLogChart, stackedBarChart } from './svg.ts';
 
@@ -61,7 +62,7 @@ export function renderReportHtml(d: ReportData): string {
   parts.push(
     figure(
       utilisationChart('chart-utilisation', `Estimated DSP / BRAM / URAM use on ${d.device.name.toUpperCase()} by module`, d.utilisation.rows),
-      `Source: <b>estimate</b>, not synthesis: ${esc(d.utilisation.source)}. ${d.utilisation.rows.some((r) => r.config === 'perf config') ? `Rows "preset": ${esc(d.preset)} as generated; rows "perf config": the configuration the performance model compiled (${esc(d.perfConfig.label)}). ` : ''}Segments are modules (the MPE's MAC slices, the on-chip buffers, each placed in BRAM or URAM by the estimate); dashed black ticks mark the headroom limits (DSP ${pct(d.utilisation.headroom.dsp)}, BRAM ${pct(d.utilisation.headroom.bram)}, URAM ${pct(d.utilisation.headroom.uram)}, docs/targets.md)${d.device.name === 'u280' ? " and dashed red ticks FlightLLM's U280 utilisation from the paper's table (DSP 70.2%, BRAM 62.1%, URAM 82.5%)" : ''}. LUT and FF are not estimated; the control logic, the SFU and the platform shell are not included.`,
+      `Source: <b>estimate</b>, not synthesis: ${esc(d.utilisation.source)}. ${d.utilisation.rows.some((r) => r.config === 'perf config') ? `Rows "preset": ${esc(d.preset)} as generated; rows "perf config": the configuration the performance model compiled (${esc(d.perfConfig.label)}). ` : ''}Segments are modules (the MPE's MAC slices, the on-chip buffers, each placed in BRAM or URAM by the estimate); dashed black ticks mark the headroom limits (DSP ${pct(d.utilisation.headroom.dsp)}, BRAM ${pct(d.utilisation.headroom.bram)}, URAM ${pct(d.utilisation.headroom.uram)}, docs/targets.md)${d.device.name === 'u280' ? ` and dashed red ticks FlightLLM's U280 utilisation from the paper's table (DSP ${pct(PAPER_U280_UTILISATION.dsp)}, BRAM ${pct(PAPER_U280_UTILISATION.bram)}, URAM ${pct(PAPER_U280_UTILISATION.uram)})` : ''}. LUT and FF are not estimated; the control logic, the SFU and the platform shell are not included.`,
     ),
   );
   if (d.synth) {

@@ -66,6 +66,25 @@ describe('flightgen perf', () => {
     expect(r.bandwidthUtilization).toBeLessThan(7.2 / 460.8 + 1e-9);
   }, 120_000);
 
+  it("--paper-points: the paper's six evaluation points beside its U280 figures, in the text and the JSON", async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'fg-perf-'));
+    dirs.push(dir);
+    const json = join(dir, 'perf.json');
+    const out = await perf(['--preset', 'flightllm-u280', '--model', 'llama2-7b', '--prefill', '0', '--decode', '1', '--samples', '2', '--paper-points', '--json', json]);
+    expect(out).toMatch(/the paper's evaluation points \(llama2-7b on flightllm-u280/);
+    expect(out).toMatch(/paper, decode: FlightLLM U280 \(paper Fig\. 1\) 55 tokens\/s/);
+    const e = JSON.parse(await readFile(json, 'utf8')).evaluation;
+    expect(e.points.map((p: { prefill: number; decode: number }) => `${p.prefill}+${p.decode}`)).toEqual(['128+512', '128+1024', '128+1536', '512+512', '512+1024', '512+1536']);
+    for (const p of e.points) {
+      expect(p.totalMs).toBeCloseTo(p.prefillMs + p.decodeMsPerToken * p.decode, 6);
+      expect(p.rooflineRatio).toBeGreaterThan(0);
+      expect(p.rooflineRatio).toBeLessThan(1);
+    }
+    // Longer prompts cost more; later positions read more KV cache.
+    expect(e.points[3].prefillMs).toBeGreaterThan(e.points[0].prefillMs);
+    expect(e.points[2].decodeMsPerToken).toBeGreaterThan(e.points[0].decodeMsPerToken);
+  }, 120_000);
+
   it('--clock: time per token falls, but less than the clock rises (memory in ns)', async () => {
     const run = async (clock: string[]) => {
       const dir = await mkdtemp(join(tmpdir(), 'fg-perf-'));

@@ -14,6 +14,8 @@ import { IsaEncodeError } from '../../isa/encode.ts';
 import { MODEL_PRESETS } from '../../model/config.ts';
 import { memoryTiming } from '../../perf/memory.ts';
 import { formatPerfReport, perfReport } from '../../perf/report.ts';
+import { evaluationPoints, formatEvaluation, type Evaluation } from '../../perf/evaluation.ts';
+import { PerfModel } from '../../perf/model.ts';
 import { patternName, type Pattern } from '../../sparsity/pattern.ts';
 import { getDevice } from '../../targets/devices.ts';
 import { getPreset, PRESET_NAMES, type Preset } from '../../targets/presets.ts';
@@ -35,6 +37,7 @@ interface PerfOptions {
   samples: number;
   json?: string;
   quiet?: boolean;
+  paperPoints?: boolean;
   whatIfReadPorts?: number;
   whatIfGrpLanes?: number;
 }
@@ -71,6 +74,7 @@ export function registerPerf(program: Command): void {
   addPresetOverrideOptions(cmd)
     .option('--what-if-read-ports <n>', 'what-if, not the RTL: an LD engine with n independent read ports, one per memory channel, rows striped across them', positiveInt('--what-if-read-ports'))
     .option('--what-if-grp-lanes <n>', 'what-if, not the RTL: grp (grouped low-bit weight) expansion of n lanes per cycle instead of 32', positiveInt('--what-if-grp-lanes'))
+    .option('--paper-points', "also run the paper's evaluation points (prefill 128/512 x decode 512/1024/1536) and print them beside the paper's figures")
     .option('--json <file>', 'also write the report as JSON')
     .option('-q, --quiet', 'no progress lines on stderr')
     .action(async (o: PerfOptions) => {
@@ -105,10 +109,15 @@ export function registerPerf(program: Command): void {
         throw e;
       }
       process.stdout.write(formatPerfReport(report));
+      let evaluation: Evaluation | undefined;
+      if (o.paperPoints) {
+        evaluation = evaluationPoints(new PerfModel(compiled, mem, whatIf), compiled, preset.device, clockMHz, o.samples, (w) => say(`evaluation point: ${w}`));
+        process.stdout.write(formatEvaluation(evaluation, `${model.name} on ${preset.name}, ${clockMHz} MHz, ${o.precision} weights, ${patternName(pattern)}${Object.keys(whatIf).length ? ', WHAT-IF LD engine, not the RTL' : ''}`));
+      }
       if (o.json) {
         try {
           await mkdir(dirname(resolve(o.json)), { recursive: true });
-          await writeFile(o.json, `${JSON.stringify(report, null, 2)}\n`);
+          await writeFile(o.json, `${JSON.stringify(evaluation ? { ...report, evaluation } : report, null, 2)}\n`);
         } catch (e) {
           throw new UsageError(`cannot write --json '${o.json}': ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
         }
