@@ -132,7 +132,7 @@ describe('flightgen synth --preset tiny --target u280 (DSP48E2 backend)', () => 
     expect(r.stdout).toMatch(/^verdict: fits /m);
     expect(r.stdout).not.toMatch(/ESTIMATE/);
     // Progress: a start and a done line per module, on stderr.
-    expect(r.stderr.match(/^\[\d\/3\] synthesizing /gm)).toHaveLength(3);
+    expect(r.stderr.match(/^\[\d\/4\] synthesizing /gm)).toHaveLength(4);
 
     const rep = JSON.parse(await readFile(join(dir, 'report.json'), 'utf8')) as SynthReport;
     checkSchema(rep);
