@@ -183,8 +183,9 @@ export interface SynthOptions {
    */
   readonly widelut?: boolean;
   /**
-   * Modules whose Verilog has more lines than this get their LUT mapping (ABC) in chunks of
-   * `abcChunkLines` source lines (see abcChunks); default LARGE_MODULE_LINES.
+   * Modules whose Verilog has more logic lines (see logicLines) than this get their LUT
+   * mapping (ABC) in chunks of `abcChunkLines` source lines (see abcChunks); default
+   * LARGE_MODULE_LINES.
    */
   readonly largeModuleLines?: number;
   readonly abcChunkLines?: number;
@@ -226,8 +227,19 @@ async function yosysLogged(script: string, files: ReadonlyMap<string, string>, l
   return result;
 }
 
-/** Above this many Verilog lines a module is LUT-mapped in chunks (docs/synthesis.md). */
+/** Above this many logic lines a module is LUT-mapped in chunks (docs/synthesis.md). */
 export const LARGE_MODULE_LINES = 4000;
+
+/**
+ * Lines of a generated module that make gates: continuous assignments and register updates
+ * (`assign ...`, `... <= ...`). Declarations and instance port lists do not count: a top that
+ * only wires hundreds of submodule instances together has thousands of lines but few gates.
+ */
+export function logicLines(verilog: string): number {
+  let n = 0;
+  for (const line of verilog.split('\n')) if (/^\s*assign\b|<=/.test(line)) n++;
+  return n;
+}
 /** Source lines per ABC chunk (a multiple of 100). */
 export const ABC_CHUNK_LINES = 200;
 
@@ -375,7 +387,7 @@ export async function synthesizeDesign(gen: Generated, device: Device, opts: Syn
     reads.push(`read_verilog ${d.name}.v`);
     const cascadeTypes = [...cascade.keys()].filter((t) => PRIMITIVE_CASCADE[t] || [...subs.keys()].some((s) => s.name === t));
     const lines = own.split('\n').length;
-    const chunked = lines > (opts.largeModuleLines ?? LARGE_MODULE_LINES);
+    const chunked = logicLines(own) > (opts.largeModuleLines ?? LARGE_MODULE_LINES);
     const chunks = chunked ? abcChunks(`${d.name}.v`, lines, opts.abcChunkLines) : [];
     opts.onProgress?.({ phase: 'start', index: i + 1, count: order.length, module: d.name, instances: count, ...(chunked ? { abcChunks: chunks.length } : {}) });
     // synth_xilinx's map_luts step: `abc -luts ...` over the whole module; chunked, the same

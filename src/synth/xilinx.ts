@@ -9,7 +9,7 @@ import { yosys } from './yosys.ts';
 export type CellCounts = Record<string, number>;
 
 export interface CascadeLink {
-  /** Flattened instance path of the DSP48E2 driving PCOUT, e.g. `chain_3.mac_4.dsp`. */
+  /** Flattened instance path of the DSP48E2 driving PCOUT, e.g. `unit_3.chain.mac_4.dsp`. */
   readonly from: string;
   readonly to: string;
 }

@@ -19,7 +19,7 @@ describe('flightgen gen', () => {
     expect(manifest.modes).toEqual(['dense', '2:4', '1:4', '2:8']);
     expect([...manifest.files].sort()).toEqual((await readdir(out)).filter((f) => f.endsWith('.v')).sort());
     const counts = Object.fromEntries(manifest.modules.map((m: { name: string; instances: number }) => [m.name, m.instances]));
-    expect(counts).toEqual({ mac_slice_a8_b8: 512, sparse_chain_l16_g2_a8_b8_nm2of4_1of4_2of8: 32, mpe_c32_l16_g2_a8_b8_nm2of4_1of4_2of8: 1 });
+    expect(counts).toEqual({ mac_slice_a8_b8: 512, sparse_chain_l16_g2_a8_b8_nm2of4_1of4_2of8: 32, mpe_unit_l16_g2_a8_b8_nm2of4_1of4_2of8: 32, mpe_c32_l16_g2_a8_b8_nm2of4_1of4_2of8: 1 });
     const chain = manifest.modules.find((m: { name: string }) => m.name.startsWith('sparse_chain'));
     expect(chain.params).toEqual({ aWidth: 8, bWidth: 8, length: 16, groupSize: 2, backend: 'behavioral', patterns: [{ n: 2, m: 4 }, { n: 1, m: 4 }, { n: 2, m: 8 }] });
   });

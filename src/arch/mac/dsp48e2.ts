@@ -108,14 +108,15 @@ export function dsp48e2Slice(m: ModuleBuilder, ports: MacSlicePorts): void {
 
 /**
  * The DSP48E2 cascade links a sparse-chain MPE needs, as flattened instance paths
- * (`chain_<c>.mac_<j>.dsp`): slices j and j+1 must be linked when some mode puts them in one
- * segment (dense always does, so every neighbouring pair of a chain).
+ * (`unit_<c>.chain.mac_<j>.dsp`: chain unit c of the MPE, its chain, slice j): slices j and
+ * j+1 must be linked when some mode puts them in one segment (dense always does, so every
+ * neighbouring pair of a chain).
  */
 export function expectedCascadeLinks(chains: number, segmentLengths: readonly number[], length: number): { from: string; to: string }[] {
   const links: { from: string; to: string }[] = [];
   for (let c = 0; c < chains; c++) {
     for (let j = 0; j + 1 < length; j++) {
-      if (segmentLengths.some((s) => j % s !== s - 1)) links.push({ from: `chain_${c}.mac_${j}.dsp`, to: `chain_${c}.mac_${j + 1}.dsp` });
+      if (segmentLengths.some((s) => j % s !== s - 1)) links.push({ from: `unit_${c}.chain.mac_${j}.dsp`, to: `unit_${c}.chain.mac_${j + 1}.dsp` });
     }
   }
   return links;

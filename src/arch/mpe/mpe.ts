@@ -1,10 +1,10 @@
-import { Bool, defineModule, lit, log2Ceil, mux, pack, select, split, SInt, UInt, type Expr, type Signal } from '../../hdl/index.ts';
-import { checkSparseChainParams, sparseChain, sparseChainName, type SparseChainParams } from '../chain/sparse-chain.ts';
-import { checkPackedChainParams, packedChain } from '../chain/packed-chain.ts';
+import { Bool, cat, defineModule, lit, log2Ceil, mux, pack, select, split, SInt, UInt, type Expr, type Instance } from '../../hdl/index.ts';
+import { checkSparseChainParams, sparseChainName, type SparseChainParams } from '../chain/sparse-chain.ts';
+import { checkPackedChainParams } from '../chain/packed-chain.ts';
 import { chainGeometry, indexWidth, modeTable } from '../../sparsity/pattern.ts';
+import { chainUnitEntries, drainStrides, mpeChainUnit, RESULT_WIDTH } from './chain-unit.ts';
 
-/** Width of the MPE's results (the accumulation buffer holds INT32). */
-export const RESULT_WIDTH = 32;
+export { RESULT_WIDTH };
 /** Width of the tile descriptor's count fields (rows, windows, batches, tokens). */
 export const COUNT_WIDTH = 16;
 
@@ -84,6 +84,8 @@ const S = { idle: 0, run: 1, wait: 2, gap: 3, drain: 4, flush: 5, done: 6 } as c
  * The Matrix Processing Engine: C sparse chains fed by one activation window per cycle
  * (broadcast) and one weight-buffer beat (C x L weights with their N:M indexes), an output
  * collector per reduction node, and an INT32 accumulation buffer (accumulate or overwrite).
+ * Each chain and its collector registers form one chain unit (chain-unit.ts), a module
+ * instantiated C times, so that synthesis maps the per-chain logic once.
  *
  * A tile computes, for every token n < tokens and every row r < rows,
  *   out[out_base + n*out_stride + r] (+)= sum_k W[r][k] * act[n][k]
@@ -113,7 +115,7 @@ export const mpe = defineModule<MpeParams>(
     const lane = weightLaneBits(p);
     // Per mode: the drain visits only the reduction nodes that end a segment (every
     // stride-th one), so a pass writes out P * C * segments entries.
-    const strides = geoms.map((g) => g.segmentLength / G);
+    const strides = drainStrides(p);
     const drainLen = modes.map((_, k) => mpeEntries(p, k));
     const modeW = log2Ceil(modes.length);
     const actAW = log2Ceil(p.actDepth);
@@ -239,51 +241,48 @@ export const mpe = defineModule<MpeParams>(
     feedFirst.assign(issuing.and(t.eq(0)));
     feedLast.assign(issuing.and(lastWindow));
 
-    // The chains and the collector: one capture register per reduction node, shifted out by the drain.
+    // The chain units: chain c with its capture registers, one per reduction node
+    // (chain-unit.ts). Their captures form one shift register, drained from unit 0: unit c
+    // shifts in from unit c+1, the last unit from zeros. Capture order: all of the first token's
+    // entries (unit by unit), then the second token's, so with --pack 2 the last unit's first
+    // half shifts in from unit 0's second half.
     const beats = split(wRdData, C);
-    const results: Expr[] = [];
-    const valids: Expr[] = [];
+    const unitParams = { length: L, groupSize: G, patterns: p.patterns, aWidth: p.aWidth, bWidth: p.bWidth, backend: p.backend, ...(P === 2 ? { pack: P } : {}) };
+    const N = chainUnitEntries(unitParams);
+    const shifting = drainActive;
+    const units: Instance[] = [];
     for (let c = 0; c < C; c++) {
       const lanes = split(beats[c]!, L);
-      const ws = lanes.map((x) => x.slice(lane.weight - 1, 0));
-      const idx = lanes.map((x) => x.slice(lane.weight + lane.index - 1, lane.weight));
-      const chainParams = { length: L, groupSize: G, patterns: p.patterns, aWidth: p.aWidth, bWidth: p.bWidth, backend: p.backend };
-      const chain = m.instance(`chain_${c}`, P === 2 ? packedChain : sparseChain, chainParams, {
-        ce: lit(1, Bool),
-        mode: tMode,
-        first: feedFirst,
-        last: feedLast,
-        act: actRdData,
-        ...(act2RdData ? { act2: act2RdData } : {}),
-        w: pack(ws),
-        idx: pack(idx),
-      });
-      const rv = chain.out('res_valid');
-      for (const [half, port] of (P === 2 ? ['res', 'res2'] : ['res']).entries()) {
-        const res = split(chain.out(port), groups);
-        for (let k = 0; k < groups; k++) {
-          // Capture order: all of the first token's entries, then the second token's.
-          results[half * C * groups + c * groups + k] = res[k]!.trunc(RESULT_WIDTH);
-          valids[half * C * groups + c * groups + k] = rv.bit(k);
-          m.unused(res[k]!.slice(47, RESULT_WIDTH));
-        }
+      units.push(
+        m.instance(`unit_${c}`, mpeChainUnit, unitParams, {
+          mode: tMode,
+          first: feedFirst,
+          last: feedLast,
+          act: actRdData,
+          ...(act2RdData ? { act2: act2RdData } : {}),
+          w: pack(lanes.map((x) => x.slice(lane.weight - 1, 0))),
+          idx: pack(lanes.map((x) => x.slice(lane.weight + lane.index - 1, lane.weight))),
+          shift: shifting,
+        }),
+      );
+    }
+    const secondHalf0 = (port: string, w: number) => units[0]!.out(port).slice(N * w - 1, groups * w);
+    for (let c = 0; c < C; c++) {
+      if (c + 1 < C) {
+        units[c]!.bind({ next_val: units[c + 1]!.out('val'), next_ok: units[c + 1]!.out('ok') });
+      } else if (P === 2) {
+        units[c]!.bind({ next_val: cat(lit(0, UInt(groups * RESULT_WIDTH)), secondHalf0('val', RESULT_WIDTH)), next_ok: cat(lit(0, UInt(groups)), secondHalf0('ok', 1)) });
+      } else {
+        units[c]!.bind({ next_val: lit(0, UInt(N * RESULT_WIDTH)), next_ok: lit(0, UInt(N)) });
       }
     }
-    const capVal: Signal[] = [];
-    const capOk: Signal[] = [];
-    for (let i = 0; i < E; i++) {
-      capVal.push(m.reg(`cap_${i}`, UInt(RESULT_WIDTH)));
-      capOk.push(m.reg(`cap_valid_${i}`, Bool));
-    }
-    const shifting = drainActive;
-    const ahead = <T extends Expr>(regs: T[], i: number, zero: Expr) => select(tMode, strides.map((st) => (i + st < E ? regs[i + st]! : zero)));
-    for (let i = 0; i < E; i++) {
-      capVal[i]!.assign(mux(shifting, ahead(capVal, i, lit(0, UInt(RESULT_WIDTH))), mux(valids[i]!, results[i]!, capVal[i]!)));
-      capOk[i]!.assign(mux(shifting, ahead(capOk, i, lit(0, Bool)), valids[i]!.or(capOk[i]!)));
-    }
-    // The entry being written: the first segment-ending node of what is left.
-    const headVal = m.wire('head_val', UInt(RESULT_WIDTH), select(tMode, strides.map((st) => capVal[st - 1]!)));
-    const headOk = m.wire('head_ok', Bool, select(tMode, strides.map((st) => capOk[st - 1]!)));
+    // The entry being written: the first segment-ending node of what is left (always in unit 0,
+    // whose other entries are only read inside the unit and, packed, by the last unit).
+    const head = split(units[0]!.out('val'), N);
+    const headOks = split(units[0]!.out('ok'), N);
+    m.unused(units[0]!.out('val'), units[0]!.out('ok'));
+    const headVal = m.wire('head_val', UInt(RESULT_WIDTH), select(tMode, strides.map((st) => head[st - 1]!)));
+    const headOk = m.wire('head_ok', Bool, select(tMode, strides.map((st) => headOks[st - 1]!)));
 
     // Row of the entry being written: batch_off + chain_off + segment index.
     const segs = m.wire('segs', UInt(COUNT_WIDTH), select(tMode, geoms.map((g) => lit(g.segments, UInt(COUNT_WIDTH)))));
