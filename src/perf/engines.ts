@@ -77,8 +77,10 @@ export class EngineModel {
 
   private xfer(ins: InstrOf<'LD'> | InstrOf<'ST'>): InstrCost {
     const x = ins as unknown as XferOperands;
-    // Burst splits depend on the address modulo 4 KiB only.
-    const key = `${ins.op}|${x.buf}|${x.dtype}|${x.space}|${x.grp ? 1 : 0}|${x.addr % 4096}|${x.len}|${x.count0},${x.count1},${x.count2}|${x.estride0},${x.estride1},${x.estride2}`;
+    // Burst splits depend on the address modulo 4 KiB only; the read rate on the pseudo-channel
+    // when a read port's own switch group is faster (channel map with a local rate).
+    const byChannel = ins.op === 'LD' && x.space === 'hbm' && this.mem.channelMap !== undefined && this.mem.hbm.localBandwidth !== undefined;
+    const key = `${ins.op}|${x.buf}|${x.dtype}|${x.space}|${x.grp ? 1 : 0}|${byChannel ? x.addr : x.addr % 4096}|${x.len}|${x.count0},${x.count1},${x.count2}|${x.estride0},${x.estride1},${x.estride2}|${x.istride0},${x.istride1},${x.istride2}`;
     return this.memo(key, () => {
       const load = ins.op === 'LD';
       const r = load ? ldTiming(this.hw, x, this.mem, this.whatIf) : stTiming(this.hw, x, this.mem);

@@ -7,6 +7,8 @@
  * same weight format.
  */
 import type { Compiled } from '../compiler/compile.ts';
+import type { Region } from '../compiler/memory.ts';
+import type { ChannelMap } from '../sim/accel.ts';
 import { blockRegisters, prefillRuns } from '../compiler/runtime.ts';
 import { EngineModel } from './engines.ts';
 import type { MemoryTiming } from './memory.ts';
@@ -122,4 +124,37 @@ export function decodeHbmBytes(c: Compiled, pos: number): number {
 export function meanDecodeHbmBytes(c: Compiled, from: number, count: number): number {
   if (count <= 0) return decodeHbmBytes(c, from);
   return (decodeHbmBytes(c, from) + decodeHbmBytes(c, from + count - 1)) / 2; // linear in pos
+}
+
+/**
+ * HBM bytes a decode step at `pos` reads from each pseudo-channel of `map` with the compiler's
+ * layout (weights, N:M metadata and scales exactly; the K and V caches spread evenly over their
+ * regions), and the busiest channel. The harness and the schedule give every read port its own
+ * bandwidth, so this is the bound they do not apply: a channel delivers at most its sustained
+ * rate however many ports read it.
+ */
+export function decodeChannelBytes(c: Compiled, map: ChannelMap, pos: number): { perChannel: number[]; busiest: number } {
+  const { plan } = c;
+  const per = new Array<number>(map.count).fill(0);
+  const add = (r: Region, bytes: number) => {
+    if (r.space !== 'hbm' || r.bytes === 0) return;
+    // Bytes of [r.addr, r.addr + r.bytes) in each channel, scaled to `bytes`.
+    for (let a = r.addr; a < r.addr + r.bytes; ) {
+      const ch = Math.floor(a / map.bytes);
+      const end = Math.min(r.addr + r.bytes, (ch + 1) * map.bytes);
+      per[ch % map.count]! += ((end - a) / r.bytes) * bytes;
+      a = end;
+    }
+  };
+  for (const m of plan.matrices.values()) {
+    add(m.weights, m.weights.bytes);
+    if (m.meta) add(m.meta, m.meta.bytes);
+    add(m.scales, m.scales.bytes);
+  }
+  const kvRow = plan.kv * plan.ab;
+  for (let l = 0; l < plan.model.nLayers; l++) {
+    for (const name of [`kcache.${l}`, `vcache.${l}`]) if (plan.layout.regions.has(name)) add(plan.layout.get(name), kvRow * (pos + 2));
+  }
+  const busiest = per.reduce((b, x, i) => (x > per[b]! ? i : b), 0);
+  return { perChannel: per, busiest };
 }
