@@ -7,8 +7,8 @@
  * same weight format.
  */
 import type { Compiled } from '../compiler/compile.ts';
-import type { Region } from '../compiler/memory.ts';
 import type { ChannelMap } from '../sim/accel.ts';
+import { rowAddresses, xferRowBytes, type XferOperands } from '../arch/mmu/xfer.ts';
 import { blockRegisters, prefillRuns } from '../compiler/runtime.ts';
 import { EngineModel } from './engines.ts';
 import type { MemoryTiming } from './memory.ts';
@@ -127,34 +127,36 @@ export function meanDecodeHbmBytes(c: Compiled, from: number, count: number): nu
 }
 
 /**
- * HBM bytes a decode step at `pos` reads from each pseudo-channel of `map` with the compiler's
- * layout (weights, N:M metadata and scales exactly; the K and V caches spread evenly over their
- * regions), and the busiest channel. The harness and the schedule give every read port its own
- * bandwidth, so this is the bound they do not apply: a channel delivers at most its sustained
- * rate however many ports read it.
+ * A bound the harness and the schedule do not apply (every read port has its own bandwidth
+ * there): the LD engine runs one instruction at a time, and an LD cannot finish before its
+ * busiest HBM pseudo-channel (channel map) has delivered that channel's bytes at the channel's
+ * sustained rate, however many ports read it. Returns the sum of that over the LDs of one
+ * decode step at `pos`, in cycles, with the compiler's layout (src/compiler/block.ts).
  */
-export function decodeChannelBytes(c: Compiled, map: ChannelMap, pos: number): { perChannel: number[]; busiest: number } {
-  const { plan } = c;
-  const per = new Array<number>(map.count).fill(0);
-  const add = (r: Region, bytes: number) => {
-    if (r.space !== 'hbm' || r.bytes === 0) return;
-    // Bytes of [r.addr, r.addr + r.bytes) in each channel, scaled to `bytes`.
-    for (let a = r.addr; a < r.addr + r.bytes; ) {
-      const ch = Math.floor(a / map.bytes);
-      const end = Math.min(r.addr + r.bytes, (ch + 1) * map.bytes);
-      per[ch % map.count]! += ((end - a) / r.bytes) * bytes;
-      a = end;
-    }
-  };
-  for (const m of plan.matrices.values()) {
-    add(m.weights, m.weights.bytes);
-    if (m.meta) add(m.meta, m.meta.bytes);
-    add(m.scales, m.scales.bytes);
-  }
-  const kvRow = plan.kv * plan.ab;
-  for (let l = 0; l < plan.model.nLayers; l++) {
-    for (const name of [`kcache.${l}`, `vcache.${l}`]) if (plan.layout.regions.has(name)) add(plan.layout.get(name), kvRow * (pos + 2));
-  }
-  const busiest = per.reduce((b, x, i) => (x > per[b]! ? i : b), 0);
-  return { perChannel: per, busiest };
+export function decodeChannelBoundCycles(c: Compiled, mem: MemoryTiming, map: ChannelMap, channelBytesPerCycle: number, pos: number): number {
+  const b = c.blocks.find((x) => x.name === 'decode');
+  if (!b) throw new RangeError('the program has no decode block');
+  let cycles = 0;
+  const per = new Map<number, number>();
+  schedule(c.plan.hw, c.instrs, b.start, blockRegisters(c.plan, pos, b.tokens), {
+    mem,
+    onInstr: (ins) => {
+      if (ins.op !== 'LD' || ins.space !== 'hbm') return;
+      const x = ins as unknown as XferOperands;
+      const rb = xferRowBytes(x);
+      per.clear();
+      for (const ea of rowAddresses(x)) {
+        for (let a = ea; a < ea + rb; ) {
+          const ch = Math.floor(a / map.bytes);
+          const end = Math.min(ea + rb, (ch + 1) * map.bytes);
+          per.set(ch % map.count, (per.get(ch % map.count) ?? 0) + end - a);
+          a = end;
+        }
+      }
+      let most = 0;
+      for (const v of per.values()) most = Math.max(most, v);
+      cycles += most / channelBytesPerCycle;
+    },
+  });
+  return cycles;
 }

@@ -8,7 +8,7 @@ import type { Compiled } from '../compiler/compile.ts';
 import { patternName } from '../sparsity/pattern.ts';
 import type { DeviceName } from '../targets/devices.ts';
 import { hbmPeakBytesPerSecond, MEMORY_CHANNELS, type MemoryTiming } from './memory.ts';
-import { decodeChannelBytes, meanDecodeHbmBytes, PerfModel, type PhaseResult } from './model.ts';
+import { decodeChannelBoundCycles, meanDecodeHbmBytes, PerfModel, type PhaseResult } from './model.ts';
 import type { LdWhatIf } from './xfer.ts';
 
 export interface PerfInput {
@@ -142,13 +142,13 @@ export function perfReport(input: PerfInput): PerfReport {
     [`MPE (${plan.C * plan.L} MACs per cycle, every MAC busy)`]: cyc(dp.macs / dp.tokens / (plan.C * plan.L)),
     'MX engine busy (tiles as scheduled)': cyc(dp.busy.mx / dp.tokens),
   };
-  // Not applied by the model (every read port has its own bandwidth): the busiest pseudo-channel
-  // of the compiler's layout at its sustained rate, mid-way through the decode range.
+  // Not applied by the model (every read port has its own bandwidth): each LD waits for its
+  // busiest pseudo-channel at the channel's sustained rate (compiler layout, mid-range position).
   const map = input.mem.channelMap;
   if (map) {
     const ch = MEMORY_CHANNELS[device].hbm;
-    const { perChannel, busiest } = decodeChannelBytes(compiled, map, input.prefill + Math.floor(input.decode / 2));
-    bounds[`busiest HBM pseudo-channel (${busiest}, ${(perChannel[busiest]! / 1e9).toFixed(2)} GB/token; not modelled)`] = (perChannel[busiest]! / (ch.peakGBs * 1e9 * ch.efficiency)) * 1000;
+    const perCycle = (ch.peakGBs * 1e9 * ch.efficiency) / (clockMHz * 1e6);
+    bounds['busiest pseudo-channel per LD (not modelled)'] = cyc(decodeChannelBoundCycles(compiled, input.mem, map, perCycle, input.prefill + Math.floor(input.decode / 2)));
   }
   const grouped = [...plan.matrices.values()].some((m) => m.grouped);
   const targetTps = DECODE_TARGET.rooflineFraction * rooflineTps;

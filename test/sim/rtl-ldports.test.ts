@@ -15,6 +15,7 @@ import { GoldenEngine } from '../../src/golden/engine.ts';
 import { loadCheckpoint } from '../../src/model/checkpoint.ts';
 import { generate, generateAsync } from '../../src/model/engine.ts';
 import { RtlEngine, type RtlBlockReport } from '../../src/sim/rtl-engine.ts';
+import type { MemoryTiming } from '../../src/perf/memory.ts';
 import { RtlRunner } from '../../src/sim/rtl-runner.ts';
 import { STORIES } from '../golden/fixtures.ts';
 import { COSIM_HW } from './fixtures.ts';
@@ -44,15 +45,26 @@ describe('4 LD read ports: stories260K on the RTL against the golden model', () 
   }, 1_200_000);
 });
 
+/** A slow memory with a channel map: R beats with gaps, AR held back, per-burst local and crossing rates. */
+const SLOW: MemoryTiming = {
+  hbm: { readLatency: 60, writeLatency: 30, bandwidth: { num: 1, den: 2 }, localBandwidth: { num: 3, den: 4 } },
+  ddr: { readLatency: 45, writeLatency: 20, bandwidth: { num: 2, den: 3 } },
+  ifLatency: 5,
+  outstanding: { reads: 3, writes: 4 },
+  channelMap: { bytes: 4096, count: 32, perSwitch: 2 },
+};
+
 describe('4 LD read ports: random programs against the golden model', () => {
-  it('24 programs (10% with one bad instruction): same memory, same error class and instruction', async () => {
-    const rtl = new RtlRunner();
-    try {
-      const s = await fuzzMain({ count: 24, seed: 4000, engine: rtl, reference: new GoldenRunner(), out: await mkdtemp(join(tmpdir(), 'fg-fuzz-')), hw: HW4, minimize: false });
-      expect(s.failures.map((f) => f.text)).toEqual([]);
-      expect(s.passed).toBe(24);
-    } finally {
-      await rtl.close();
-    }
-  }, 1_200_000);
+  for (const [label, timing, seed] of [['U280 memory timing', undefined, 4000], ['a slow memory with a channel map', SLOW, 4100]] as const) {
+    it(`16 programs, ${label} (10% with one bad instruction): same memory, same error class and instruction`, async () => {
+      const rtl = new RtlRunner(timing ? { timing } : {});
+      try {
+        const s = await fuzzMain({ count: 16, seed, engine: rtl, reference: new GoldenRunner(), out: await mkdtemp(join(tmpdir(), 'fg-fuzz-')), hw: HW4, minimize: false });
+        expect(s.failures.map((f) => f.text)).toEqual([]);
+        expect(s.passed).toBe(16);
+      } finally {
+        await rtl.close();
+      }
+    }, 1_200_000);
+  }
 });

@@ -19,6 +19,14 @@
  *      weight/meta: steps of u(dtype) lanes assembled into a C*L-lane beat, written whole on
  *        ld_wbeat / ld_mbeat (one cycle after its last step);
  *      grp: per 32-lane block (payload + k0 + k1 bytes) steps of ug lanes, lane = value * k.
+ *
+ * With config.ldPorts = N > 1 (docs/accelerator.md, "LD read ports") the engine has N AXI read
+ * ports (m0_*, m1_*, ...) and N copies of stages 1-5 (ld_pipe modules) behind one front end:
+ * row i of the loop nest goes to pipeline i mod N (when no two rows can overlap in the buffer,
+ * ldStriped; else every row to pipeline 0). Each stage's walker hands a row over when the stage
+ * starts it and skips the other pipelines' rows one per cycle. Element writes and finished
+ * beats go through round-robin arbiters onto the single ld_wr and beat ports; a pipeline whose
+ * beat waits takes no step. done: every pipeline's walkers are through and nothing is pending.
  */
 import { Bool, cat, defineModule, lit, log2Ceil, mux, pack, select, UInt, type Expr, type Instance, type ModuleBuilder, type Signal } from '../../hdl/index.ts';
 import { fieldSpec } from '../../isa/hdl-fields.ts';
