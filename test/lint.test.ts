@@ -34,6 +34,9 @@ const MATRIX: Partial<GenConfig>[] = [
   { top: 'sparse-chain', pack: 2, dspBackend: 'xilinx-dsp48e2' },
   { top: 'mpe', chains: 4, chainLength: 16, actDepth: 64, weightDepth: 256, accDepth: 256, dspBackend: 'xilinx-dsp48e2' },
   { top: 'mpe', chains: 4, chainLength: 16, pack: 2, actDepth: 64, weightDepth: 256, accDepth: 256, dspBackend: 'xilinx-dsp48e2' },
+  // The whole accelerator (small buffers), with one and with four LD read ports (ld_pipe, arbiters).
+  { top: 'flightllm', chains: 4, chainLength: 16, actDepth: 64, weightDepth: 64, accDepth: 256, kvDepth: 4096, globalDepth: 1024, biasDepth: 256 },
+  { top: 'flightllm', chains: 4, chainLength: 16, actDepth: 64, weightDepth: 64, accDepth: 256, kvDepth: 4096, globalDepth: 1024, biasDepth: 256, ldPorts: 4 },
 ];
 
 describe('every generated module is lint-clean', () => {

@@ -48,11 +48,20 @@ export interface GenConfig {
   readonly sfuLanes: number;
   /** Data width of each external memory port in bits (U280 HBM pseudo-channel: 256). */
   readonly axiDataBits: number;
+  /**
+   * AXI read ports of the LD engine, each with its own read pipeline (address walker, R FIFO,
+   * realigner, gearbox, weight expander); the rows of an LD are striped over them (row i on
+   * port i mod ldPorts). A power of two, 1..32 (docs/accelerator.md, "LD read ports").
+   */
+  readonly ldPorts: number;
   /** Instructions each engine queue holds between the dispatcher and the engine. */
   readonly queueDepth: number;
   /** LOOP nesting depth of the dispatcher. */
   readonly loopDepth: number;
 }
+
+/** Most LD read ports (one per HBM pseudo-channel of the U280 and VHK158). */
+export const LD_PORTS_MAX = 32;
 
 export const DEFAULT_CONFIG: GenConfig = {
   top: 'mpe',
@@ -75,6 +84,7 @@ export const DEFAULT_CONFIG: GenConfig = {
   biasDepth: 1 << 15,
   sfuLanes: 4,
   axiDataBits: 256,
+  ldPorts: 1,
   queueDepth: 4,
   loopDepth: 4,
 };
@@ -107,6 +117,7 @@ export function validateConfig(c: GenConfig): void {
   };
   pow2('sfuLanes', c.sfuLanes, 1, 8);
   pow2('axiDataBits', c.axiDataBits, 64, 1024);
+  pow2('ldPorts', c.ldPorts, 1, LD_PORTS_MAX);
   int('queueDepth', c.queueDepth, 1, 64);
   int('loopDepth', c.loopDepth, 1, 8);
 }

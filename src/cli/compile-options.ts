@@ -9,7 +9,7 @@ import { Option, type Command } from 'commander';
 import { DEFAULT_CONFIG, validateConfig, WEIGHT_PRECISIONS, type GenConfig, type WeightPrecision } from '../arch/config.ts';
 import { patternName, type Pattern } from '../sparsity/pattern.ts';
 import type { CompileOptions } from '../compiler/plan.ts';
-import { UsageError, positiveInt, sparsityPattern } from './errors.ts';
+import { UsageError, ldPortCount, positiveInt, sparsityPattern } from './errors.ts';
 
 /**
  * Weight lane width when compiling a model: 16 bits (still inside the DSP48E2's 18-bit B port)
@@ -33,6 +33,7 @@ export interface CompileCliOptions {
   kvDepth?: number;
   globalDepth?: number;
   biasDepth?: number;
+  ldPorts?: number;
   gptq?: boolean;
 }
 
@@ -52,6 +53,7 @@ export function addCompileOptions(cmd: Command, forWhom: string): Command {
     .option('--kv-depth <n>', 'KV buffer elements', positiveInt('--kv-depth'))
     .option('--global-depth <n>', 'global (fx) buffer elements', positiveInt('--global-depth'))
     .option('--bias-depth <n>', 'bias buffer elements', positiveInt('--bias-depth'))
+    .option('--ld-ports <n>', 'AXI read ports of the LD engine (the RTL engine builds that design; power of two, 1..32)', ldPortCount('--ld-ports'))
     .option('--no-gptq', 'round weights to nearest instead of GPTQ error feedback');
 }
 
@@ -79,6 +81,7 @@ export function resolveCompileOptions(o: CompileCliOptions): { hw: GenConfig; op
     kvDepth: o.kvDepth ?? d.kvDepth,
     globalDepth: o.globalDepth ?? d.globalDepth,
     biasDepth: o.biasDepth ?? d.biasDepth,
+    ldPorts: o.ldPorts ?? d.ldPorts,
   };
   try {
     validateConfig(hw);

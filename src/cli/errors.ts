@@ -1,3 +1,4 @@
+import { LD_PORTS_MAX } from '../arch/config.ts';
 import { parsePattern, type Pattern } from '../sparsity/pattern.ts';
 
 /** An error meant for the user: printed as one line, exit status 2, no stack trace. */
@@ -11,6 +12,15 @@ export function positiveInt(flag: string) {
     if (!/^\+?\d+$/.test(text.trim())) throw new UsageError(`${flag} must be a positive integer, got '${text}'`);
     const n = Number(text);
     if (!Number.isSafeInteger(n) || n < 1) throw new UsageError(`${flag} must be a positive integer, got '${text}'`);
+    return n;
+  };
+}
+
+/** Parses the LD read-port count: a power of two from 1 to LD_PORTS_MAX. */
+export function ldPortCount(flag: string) {
+  return (text: string): number => {
+    const n = /^\+?\d+$/.test(text.trim()) ? Number(text) : NaN;
+    if (!Number.isSafeInteger(n) || n < 1 || n > LD_PORTS_MAX || (n & (n - 1)) !== 0) throw new UsageError(`${flag} must be a power of two from 1 to ${LD_PORTS_MAX}, got '${text}'`);
     return n;
   };
 }

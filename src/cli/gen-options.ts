@@ -9,7 +9,7 @@ import { DEFAULT_CONFIG, TOPS, WEIGHT_PRECISIONS, type GenConfig, type TopKind, 
 import { DSP_BACKENDS, type DspBackend } from '../arch/mac/mac-slice.ts';
 import type { Pattern } from '../sparsity/pattern.ts';
 import { getPreset, PRESET_NAMES, type Preset } from '../targets/presets.ts';
-import { UsageError, list, positiveInt, sparsityPattern } from './errors.ts';
+import { UsageError, ldPortCount, list, positiveInt, sparsityPattern } from './errors.ts';
 
 function weightPrecision(text: string): WeightPrecision {
   if (!(WEIGHT_PRECISIONS as readonly string[]).includes(text)) throw new UsageError(`--precision: unknown weight precision '${text}' (expected ${WEIGHT_PRECISIONS.join(', ')})`);
@@ -47,6 +47,7 @@ export interface GenOptionValues {
   biasDepth: number;
   sfuLanes: number;
   axiDataBits: number;
+  ldPorts: number;
   precision: WeightPrecision[];
   pack: '1' | '2';
   actPrecision?: (8 | 16)[];
@@ -59,7 +60,7 @@ const PRESET_OVERRIDABLE: readonly [string, keyof GenConfig][] = [
   ['top', 'top'], ['chains', 'chains'], ['chainLen', 'chainLength'], ['actWidth', 'actWidth'], ['actPrecision', 'actWidth'], ['weightWidth', 'weightWidth'],
   ['dspBackend', 'dspBackend'], ['sparsity', 'sparsity'], ['groupSize', 'groupSize'], ['actDepth', 'actDepth'], ['weightDepth', 'weightDepth'],
   ['accDepth', 'accDepth'], ['kvDepth', 'kvDepth'], ['globalDepth', 'globalDepth'], ['biasDepth', 'biasDepth'], ['sfuLanes', 'sfuLanes'], ['axiDataBits', 'axiDataBits'],
-  ['precision', 'weightPrecisions'], ['pack', 'pack'],
+  ['ldPorts', 'ldPorts'], ['precision', 'weightPrecisions'], ['pack', 'pack'],
 ];
 
 /** Adds `--preset` and the GenConfig options (the same names, defaults and checks as `gen`). */
@@ -83,6 +84,7 @@ export function addGenOptions(cmd: Command): Command {
     .option('--bias-depth <n>', 'bias buffer elements, INT32 (--top flightllm)', positiveInt('--bias-depth'), DEFAULT_CONFIG.biasDepth)
     .option('--sfu-lanes <n>', 'SFU elements per cycle (--top flightllm)', positiveInt('--sfu-lanes'), DEFAULT_CONFIG.sfuLanes)
     .option('--axi-data-bits <n>', 'external memory port width in bits (--top flightllm)', positiveInt('--axi-data-bits'), DEFAULT_CONFIG.axiDataBits)
+    .option('--ld-ports <n>', 'AXI read ports of the LD engine, rows striped over them (power of two, 1..32; --top flightllm)', ldPortCount('--ld-ports'), DEFAULT_CONFIG.ldPorts)
     .addOption(new Option('--dsp-backend <name>', 'how MAC slices are written').choices([...DSP_BACKENDS]).default(DEFAULT_CONFIG.dspBackend))
     .addOption(new Option('--top <kind>', 'top-level block').choices([...TOPS]).default(DEFAULT_CONFIG.top));
 }
@@ -110,6 +112,7 @@ export function genConfigFromOptions(o: GenOptionValues, cmd: Command): { config
     biasDepth: o.biasDepth,
     sfuLanes: o.sfuLanes,
     axiDataBits: o.axiDataBits,
+    ldPorts: o.ldPorts,
     queueDepth: DEFAULT_CONFIG.queueDepth,
     loopDepth: DEFAULT_CONFIG.loopDepth,
     weightPrecisions: [...new Set(o.precision)],

@@ -4,12 +4,12 @@
  */
 import type { Command } from 'commander';
 import { PRESET_OVERRIDES, type HwOverrides, type PresetOverrideKey } from '../targets/presets.ts';
-import { positiveInt } from './errors.ts';
+import { ldPortCount, positiveInt } from './errors.ts';
 
 const attr = (flag: string) => flag.slice(2).replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
 
 export function addPresetOverrideOptions(cmd: Command, keys: readonly PresetOverrideKey[] = PRESET_OVERRIDES.map((x) => x.key)): Command {
-  for (const x of PRESET_OVERRIDES) if (keys.includes(x.key)) cmd.option(`${x.flag} <n>`, `override the preset: ${x.what}`, positiveInt(x.flag));
+  for (const x of PRESET_OVERRIDES) if (keys.includes(x.key)) cmd.option(`${x.flag} <n>`, `override the preset: ${x.what}`, x.key === 'ldPorts' ? ldPortCount(x.flag) : positiveInt(x.flag));
   return cmd;
 }
 

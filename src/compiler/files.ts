@@ -50,8 +50,8 @@ export function loadCompiled(dir: string): Compiled {
   const m = json.program;
   if (!m || m.format !== PROGRAM_FORMAT) throw new ProgramLoadError(`${join(dir, 'compile.json')}: not a ${PROGRAM_FORMAT} manifest`);
   // Programs compiled before the accelerator top existed lack its fields: they get the defaults.
-  const { sfuLanes, axiDataBits, queueDepth, loopDepth } = DEFAULT_CONFIG;
-  const hardware: GenConfig = { ...m.hardware, sfuLanes: m.hardware.sfuLanes ?? sfuLanes, axiDataBits: m.hardware.axiDataBits ?? axiDataBits, queueDepth: m.hardware.queueDepth ?? queueDepth, loopDepth: m.hardware.loopDepth ?? loopDepth };
+  const { sfuLanes, axiDataBits, queueDepth, loopDepth, ldPorts } = DEFAULT_CONFIG;
+  const hardware: GenConfig = { ...m.hardware, sfuLanes: m.hardware.sfuLanes ?? sfuLanes, axiDataBits: m.hardware.axiDataBits ?? axiDataBits, queueDepth: m.hardware.queueDepth ?? queueDepth, loopDepth: m.hardware.loopDepth ?? loopDepth, ldPorts: m.hardware.ldPorts ?? ldPorts };
   const plan = makePlan(m.model, hardware, { precision: m.options.precision, actBits: m.options.actBits, attnBits: m.options.attnBits, pattern: parsePattern(m.options.sparsity), ...(m.options.chunking ? { chunking: m.options.chunking } : {}) });
   const program = new Uint8Array(read('program.bin'));
   let memory: MemoryImage;

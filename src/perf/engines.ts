@@ -8,7 +8,7 @@
  */
 import type { GenConfig } from '../arch/config.ts';
 import { accelGeometry } from '../arch/mmu/buffers.ts';
-import type { XferOperands } from '../arch/mmu/xfer.ts';
+import { xferRowBytes, type XferOperands } from '../arch/mmu/xfer.ts';
 import { mpeTileCycles } from '../arch/mpe/mpe.ts';
 import { MX_SETUP_CYCLES, mxMpeParams } from '../arch/mpe/mx.ts';
 import { sfuEngineCycles } from '../arch/sfu/engine.ts';
@@ -77,8 +77,18 @@ export class EngineModel {
 
   private xfer(ins: InstrOf<'LD'> | InstrOf<'ST'>): InstrCost {
     const x = ins as unknown as XferOperands;
-    // Burst splits depend on the address modulo 4 KiB only.
-    const key = `${ins.op}|${x.buf}|${x.dtype}|${x.space}|${x.grp ? 1 : 0}|${x.addr % 4096}|${x.len}|${x.count0},${x.count1},${x.count2}|${x.estride0},${x.estride1},${x.estride2}`;
+    // Burst splits depend on the address modulo 4 KiB only; the read rate on the pseudo-channel
+    // when a read port's own switch group is faster (channel map with a local rate).
+    const map = this.mem.channelMap;
+    let where = `${x.addr % 4096}`;
+    if (ins.op === 'LD' && x.space === 'hbm' && map && this.mem.hbm.localBandwidth) {
+      // Rows within one pseudo-channel: the channel decides; else every address does.
+      const span = (x.count0 - 1) * x.estride0 + (x.count1 - 1) * x.estride1 + (x.count2 - 1) * x.estride2 + xferRowBytes(x);
+      const ch = Math.floor(x.addr / map.bytes);
+      const last = x.addr + Math.max(span, 1) - 1;
+      where += last < 2 ** 36 && ch === Math.floor(last / map.bytes) ? `@${ch % map.count}` : `@${x.addr}`;
+    }
+    const key = `${ins.op}|${x.buf}|${x.dtype}|${x.space}|${x.grp ? 1 : 0}|${where}|${x.len}|${x.count0},${x.count1},${x.count2}|${x.estride0},${x.estride1},${x.estride2}|${x.istride0},${x.istride1},${x.istride2}`;
     return this.memo(key, () => {
       const load = ins.op === 'LD';
       const r = load ? ldTiming(this.hw, x, this.mem, this.whatIf) : stTiming(this.hw, x, this.mem);

@@ -9,8 +9,10 @@
  *   the HBM switch), with their sources;
  * - `MemoryTiming`: what the harness models (rtl-templates/flightllm-tb.cpp.hbs, sim/README.md):
  *   per space (HBM, DDR) a read and a write latency in accelerator cycles and a token-bucket
- *   bandwidth of num/den AXI beats per cycle (at most one: the design has one 256-bit read and
- *   one write port), the instruction-fetch latency and the outstanding-burst limits.
+ *   bandwidth of num/den AXI beats per cycle per port (at most one beat per cycle: each of the
+ *   design's `ldPorts` read ports and its write port is axiDataBits wide), the rate a read port
+ *   gets from a pseudo-channel in its own HBM switch group (`localBandwidth`, with the HBM
+ *   `channelMap`), the instruction-fetch latency and the outstanding-burst limits (per port).
  *   `memoryTiming(device, hw, clockMHz)` converts the first into the second;
  *   `accelSimOptions(timing)` is the AccelSim start() configuration for it.
  *
@@ -39,7 +41,7 @@
  * same ns) are reused and marked as assumptions.
  */
 import type { GenConfig } from '../arch/config.ts';
-import type { AccelStartOptions, Bandwidth } from '../sim/accel.ts';
+import type { AccelStartOptions, Bandwidth, ChannelMap } from '../sim/accel.ts';
 import { getDevice, type DeviceName } from '../targets/devices.ts';
 
 /** A memory system as published: peak and measured behaviour of one channel. */
@@ -56,6 +58,11 @@ export interface ChannelCharacteristics {
    * instance (HBM: PG276's lateral connections); 1 where there is no switch.
    */
   readonly crossingFactor: number;
+  /**
+   * Pseudo-channels behind one switch instance (PG276: eight 4x4 switches); a port reading a
+   * channel outside its group crosses the lateral connections (crossingFactor).
+   */
+  readonly channelsPerSwitch?: number;
   /** Read latency (request to first data) of a page hit, ns. */
   readonly readLatencyNs: number;
   /** Write latency (last data to response), ns. */
@@ -73,6 +80,7 @@ export const MEMORY_CHANNELS: Readonly<Record<DeviceName, { hbm: ChannelCharacte
       peakGBs: 14.4, // [PG276] 256 bits x 450 MHz
       efficiency: 425 / 460.8, // [SHUHAI] 425 GB/s of PG276's 460.8 GB/s: 0.922
       crossingFactor: 0.5, // [PG276] lateral connections: 50% of the full bandwidth
+      channelsPerSwitch: 4, // [PG276] eight switch instances of 4 ports x 4 pseudo-channels
       readLatencyNs: 106.7, // [SHUHAI] page hit, 48 cycles at 450 MHz (from memory)
       writeLatencyNs: 53.3, // ASSUMPTION: half the read latency
       unverified: ['readLatencyNs (Shuhai table, from memory)', 'writeLatencyNs (assumption)'],
@@ -122,8 +130,13 @@ export interface SpaceTiming {
   readonly readLatency: number;
   /** Cycles from the AW handshake to the B response (at least one after the last W beat). */
   readonly writeLatency: number;
-  /** Token bucket: num/den AXI beats per cycle (the same for reads and writes). */
+  /**
+   * Token bucket of each port: num/den AXI beats per cycle for reads through the HBM switch
+   * (every read without a channel map) and for writes.
+   */
   readonly bandwidth: Bandwidth;
+  /** A read port's rate for a pseudo-channel in its own switch group (channelMap); absent: `bandwidth`. */
+  readonly localBandwidth?: Bandwidth;
 }
 
 export interface MemoryTiming {
@@ -131,8 +144,20 @@ export interface MemoryTiming {
   readonly ddr: SpaceTiming;
   /** Instruction fetch: cycles from the IF address handshake to the first word. */
   readonly ifLatency: number;
-  /** Bursts the memory accepts before it holds AR (reads) / AW (writes) back. */
+  /** Bursts the memory accepts from each port before it holds AR (reads) / AW (writes) back. */
   readonly outstanding: { readonly reads: number; readonly writes: number };
+  /**
+   * HBM pseudo-channels as the LD read ports see them: a read's channel is (address / bytes) mod
+   * count, read port p sits on channel p mod count (port 0 on channel 0, ...), and a read of a
+   * channel in another group of perSwitch channels crosses the switch. Absent: every read crosses.
+   */
+  readonly channelMap?: ChannelMap;
+}
+
+/** Whether a read of HBM byte `addr` by LD read port `port` crosses the HBM switch (see MemoryTiming.channelMap). */
+export function crossesSwitch(map: ChannelMap | undefined, port: number, addr: number): boolean {
+  if (!map || map.bytes === 0) return true;
+  return Math.floor((Math.floor(addr / map.bytes) % map.count) / map.perSwitch) !== Math.floor((port % map.count) / map.perSwitch);
 }
 
 /** The harness's own defaults (sim/README.md): what AccelSim.start() without options runs. */
@@ -148,6 +173,8 @@ export function accelSimOptions(t: MemoryTiming): AccelStartOptions {
   return {
     latency: { hbm: { read: t.hbm.readLatency, write: t.hbm.writeLatency }, ddr: { read: t.ddr.readLatency, write: t.ddr.writeLatency } },
     bandwidth: { hbm: t.hbm.bandwidth, ddr: t.ddr.bandwidth },
+    ...(t.hbm.localBandwidth || t.ddr.localBandwidth ? { localBandwidth: { ...(t.hbm.localBandwidth ? { hbm: t.hbm.localBandwidth } : {}), ...(t.ddr.localBandwidth ? { ddr: t.ddr.localBandwidth } : {}) } } : {}),
+    ...(t.channelMap ? { channelMap: t.channelMap } : {}),
     ifLatency: t.ifLatency,
     outstanding: t.outstanding,
   };
@@ -167,31 +194,44 @@ export function beatsPerCycle(x: number, maxDen = 1000): Bandwidth {
   return { num, den };
 }
 
-export interface ChannelOptions {
-  /** Accesses cross the HBM switch (default true: one port reaches all pseudo-channels). */
-  readonly crossing?: boolean;
-}
-
-/** Bytes per accelerator cycle one port gets from a space (before the port width cap). */
-export function channelBytesPerCycle(ch: ChannelCharacteristics, clockMHz: number, opts: ChannelOptions = {}): number {
-  const frac = Math.min(ch.efficiency, opts.crossing === false ? 1 : ch.crossingFactor);
+/**
+ * Bytes per accelerator cycle one port gets from a space (before the port width cap): through
+ * the HBM switch (`crossing`, the default) or from a pseudo-channel in its own switch group.
+ */
+export function channelBytesPerCycle(ch: ChannelCharacteristics, clockMHz: number, crossing = true): number {
+  const frac = Math.min(ch.efficiency, crossing ? ch.crossingFactor : 1);
   return (ch.peakGBs * 1e9 * frac) / (clockMHz * 1e6);
 }
 
-function spaceTiming(ch: ChannelCharacteristics, hw: Pick<GenConfig, 'axiDataBits'>, clockMHz: number, opts: ChannelOptions): SpaceTiming {
+const sameRate = (a: Bandwidth, b: Bandwidth) => a.num * b.den === b.num * a.den;
+
+function spaceTiming(ch: ChannelCharacteristics, hw: Pick<GenConfig, 'axiDataBits'>, clockMHz: number): SpaceTiming {
   const beat = hw.axiDataBits / 8;
   const cyc = (ns: number) => Math.max(1, Math.round((ns * clockMHz) / 1000));
-  return { readLatency: cyc(ch.readLatencyNs), writeLatency: cyc(ch.writeLatencyNs), bandwidth: beatsPerCycle(channelBytesPerCycle(ch, clockMHz, opts) / beat) };
+  const bandwidth = beatsPerCycle(channelBytesPerCycle(ch, clockMHz, true) / beat);
+  const local = beatsPerCycle(channelBytesPerCycle(ch, clockMHz, false) / beat);
+  return { readLatency: cyc(ch.readLatencyNs), writeLatency: cyc(ch.writeLatencyNs), bandwidth, ...(sameRate(local, bandwidth) ? {} : { localBandwidth: local }) };
 }
 
 /**
  * The memory timing of `device`'s channels for a design with `hw`'s port width at `clockMHz`
  * (default: the device's FlightLLM clock): latencies rounded to cycles, bandwidth per port
- * capped at one beat per cycle. Instruction fetch and outstanding limits stay the harness's.
+ * capped at one beat per cycle, through the HBM switch and (localBandwidth, when it differs)
+ * within a read port's own switch group, and the HBM channel map (pseudo-channels of
+ * gib / channels bytes, as the compiler places data: src/compiler/block.ts). Instruction fetch
+ * and outstanding limits stay the harness's.
  */
-export function memoryTiming(device: DeviceName, hw: Pick<GenConfig, 'axiDataBits'>, clockMHz = getDevice(device).clockMHz, opts: ChannelOptions = {}): MemoryTiming {
+export function memoryTiming(device: DeviceName, hw: Pick<GenConfig, 'axiDataBits'>, clockMHz = getDevice(device).clockMHz): MemoryTiming {
   const m = MEMORY_CHANNELS[device];
-  return { hbm: spaceTiming(m.hbm, hw, clockMHz, opts), ddr: spaceTiming(m.ddr, hw, clockMHz, opts), ifLatency: HARNESS_DEFAULT_TIMING.ifLatency, outstanding: HARNESS_DEFAULT_TIMING.outstanding };
+  const hbm = getDevice(device).hbm;
+  const perSwitch = m.hbm.channelsPerSwitch;
+  return {
+    hbm: spaceTiming(m.hbm, hw, clockMHz),
+    ddr: spaceTiming(m.ddr, hw, clockMHz),
+    ifLatency: HARNESS_DEFAULT_TIMING.ifLatency,
+    outstanding: HARNESS_DEFAULT_TIMING.outstanding,
+    ...(perSwitch && hbm.gib ? { channelMap: { bytes: (hbm.gib * 2 ** 30) / m.hbm.channels, count: m.hbm.channels, perSwitch } } : {}),
+  };
 }
 
 /** Peak bytes per second of a device's HBM (all channels; the roofline's denominator). */

@@ -7,6 +7,8 @@
  * same weight format.
  */
 import type { Compiled } from '../compiler/compile.ts';
+import type { ChannelMap } from '../sim/accel.ts';
+import { rowAddresses, xferRowBytes, type XferOperands } from '../arch/mmu/xfer.ts';
 import { blockRegisters, prefillRuns } from '../compiler/runtime.ts';
 import { EngineModel } from './engines.ts';
 import type { MemoryTiming } from './memory.ts';
@@ -122,4 +124,39 @@ export function decodeHbmBytes(c: Compiled, pos: number): number {
 export function meanDecodeHbmBytes(c: Compiled, from: number, count: number): number {
   if (count <= 0) return decodeHbmBytes(c, from);
   return (decodeHbmBytes(c, from) + decodeHbmBytes(c, from + count - 1)) / 2; // linear in pos
+}
+
+/**
+ * A bound the harness and the schedule do not apply (every read port has its own bandwidth
+ * there): the LD engine runs one instruction at a time, and an LD cannot finish before its
+ * busiest HBM pseudo-channel (channel map) has delivered that channel's bytes at the channel's
+ * sustained rate, however many ports read it. Returns the sum of that over the LDs of one
+ * decode step at `pos`, in cycles, with the compiler's layout (src/compiler/block.ts).
+ */
+export function decodeChannelBoundCycles(c: Compiled, mem: MemoryTiming, map: ChannelMap, channelBytesPerCycle: number, pos: number): number {
+  const b = c.blocks.find((x) => x.name === 'decode');
+  if (!b) throw new RangeError('the program has no decode block');
+  let cycles = 0;
+  const per = new Map<number, number>();
+  schedule(c.plan.hw, c.instrs, b.start, blockRegisters(c.plan, pos, b.tokens), {
+    mem,
+    onInstr: (ins) => {
+      if (ins.op !== 'LD' || ins.space !== 'hbm') return;
+      const x = ins as unknown as XferOperands;
+      const rb = xferRowBytes(x);
+      per.clear();
+      for (const ea of rowAddresses(x)) {
+        for (let a = ea; a < ea + rb; ) {
+          const ch = Math.floor(a / map.bytes);
+          const end = Math.min(ea + rb, (ch + 1) * map.bytes);
+          per.set(ch % map.count, (per.get(ch % map.count) ?? 0) + end - a);
+          a = end;
+        }
+      }
+      let most = 0;
+      for (const v of per.values()) most = Math.max(most, v);
+      cycles += most / channelBytesPerCycle;
+    },
+  });
+  return cycles;
 }

@@ -8,7 +8,7 @@ import type { Compiled } from '../compiler/compile.ts';
 import { patternName } from '../sparsity/pattern.ts';
 import type { DeviceName } from '../targets/devices.ts';
 import { hbmPeakBytesPerSecond, MEMORY_CHANNELS, type MemoryTiming } from './memory.ts';
-import { meanDecodeHbmBytes, PerfModel, type PhaseResult } from './model.ts';
+import { decodeChannelBoundCycles, meanDecodeHbmBytes, PerfModel, type PhaseResult } from './model.ts';
 import type { LdWhatIf } from './xfer.ts';
 import { FLIGHTLLM_U280_TOKENS_PER_SEC } from './paper.ts';
 
@@ -62,7 +62,7 @@ export interface PerfReport {
   readonly preset?: string;
   readonly device: DeviceName;
   readonly clockMHz: number;
-  readonly hardware: { chains: number; chainLength: number; macs: number; axiDataBits: number; sfuLanes: number; queueDepth: number };
+  readonly hardware: { chains: number; chainLength: number; macs: number; axiDataBits: number; ldPorts: number; sfuLanes: number; queueDepth: number };
   readonly weights: { precision: string; grouped: boolean; sparsity: string; actBits: number };
   readonly memory: MemoryTiming;
   /** Set when the run models LD variations the RTL does not have. */
@@ -135,7 +135,7 @@ export function perfReport(input: PerfInput): PerfReport {
   const AB = plan.hw.axiDataBits / 8;
   const cyc = (n: number) => n / (clockMHz * 1e3);
   const readBytes = (dp.traffic.hbmRead + dp.traffic.ddrRead) / dp.tokens;
-  const ports = input.whatIf?.ports ?? 1;
+  const ports = plan.hw.ldPorts;
   const bounds: Record<string, number> = {
     'HBM roofline (bytes per token / peak)': (bytesPerToken / peak) * 1000,
     [`read port${ports > 1 ? `s (${ports} x` : ' ('}${plan.hw.axiDataBits} bits, one beat per cycle)`]: cyc(readBytes / AB / ports),
@@ -143,6 +143,14 @@ export function perfReport(input: PerfInput): PerfReport {
     [`MPE (${plan.C * plan.L} MACs per cycle, every MAC busy)`]: cyc(dp.macs / dp.tokens / (plan.C * plan.L)),
     'MX engine busy (tiles as scheduled)': cyc(dp.busy.mx / dp.tokens),
   };
+  // Not applied by the model (every read port has its own bandwidth): each LD waits for its
+  // busiest pseudo-channel at the channel's sustained rate (compiler layout, mid-range position).
+  const map = input.mem.channelMap;
+  if (map) {
+    const ch = MEMORY_CHANNELS[device].hbm;
+    const perCycle = (ch.peakGBs * 1e9 * ch.efficiency) / (clockMHz * 1e6);
+    bounds['busiest pseudo-channel per LD (not modelled)'] = cyc(decodeChannelBoundCycles(compiled, input.mem, map, perCycle, input.prefill + Math.floor(input.decode / 2)));
+  }
   const grouped = [...plan.matrices.values()].some((m) => m.grouped);
   const targetTps = DECODE_TARGET.rooflineFraction * rooflineTps;
   return {
@@ -150,10 +158,10 @@ export function perfReport(input: PerfInput): PerfReport {
     preset: input.preset,
     device,
     clockMHz,
-    hardware: { chains: plan.C, chainLength: plan.L, macs: plan.C * plan.L, axiDataBits: plan.hw.axiDataBits, sfuLanes: plan.hw.sfuLanes, queueDepth: plan.hw.queueDepth },
+    hardware: { chains: plan.C, chainLength: plan.L, macs: plan.C * plan.L, axiDataBits: plan.hw.axiDataBits, ldPorts: plan.hw.ldPorts, sfuLanes: plan.hw.sfuLanes, queueDepth: plan.hw.queueDepth },
     weights: { precision: plan.options.precision, grouped, sparsity: patternName(plan.options.pattern), actBits: plan.options.actBits },
     memory: input.mem,
-    ...(input.whatIf && (input.whatIf.ports !== undefined || input.whatIf.grpLanes !== undefined) ? { whatIf: input.whatIf } : {}),
+    ...(input.whatIf && input.whatIf.grpLanes !== undefined ? { whatIf: input.whatIf } : {}),
     hbmPeakGBs: peak / 1e9,
     prefill,
     decode: { ...d, from: input.prefill, msPerToken: d.ms, tokensPerSec, cyclesPerToken: d.cycles },
@@ -191,13 +199,12 @@ export function formatPerfReport(r: PerfReport): string {
   const m = r.memory;
   const ch = MEMORY_CHANNELS[r.device];
   const bw = (b: { num: number; den: number }) => (b.num === b.den ? '1 beat/cycle' : `${b.num}/${b.den} beat/cycle`);
-  L.push(`flightgen perf: ${r.model} on ${r.preset ?? r.device} (${hw.chains} x ${hw.chainLength} MPE = ${hw.macs} MACs, ${hw.sfuLanes}-lane SFU, ${hw.axiDataBits}-bit memory ports) at ${r.clockMHz} MHz`);
+  L.push(`flightgen perf: ${r.model} on ${r.preset ?? r.device} (${hw.chains} x ${hw.chainLength} MPE = ${hw.macs} MACs, ${hw.sfuLanes}-lane SFU, ${hw.axiDataBits}-bit memory ports, ${hw.ldPorts} LD read port${hw.ldPorts > 1 ? 's' : ''}) at ${r.clockMHz} MHz`);
   if (r.whatIf) {
-    const parts = [r.whatIf.ports !== undefined ? `${r.whatIf.ports} independent read ports (rows striped, each port on its own channel)` : '', r.whatIf.grpLanes !== undefined ? `a ${r.whatIf.grpLanes}-lane grp expander` : ''].filter(Boolean);
-    L.push(`WHAT-IF, not the RTL: the LD engine with ${parts.join(' and ')}`);
+    L.push(`WHAT-IF, not the RTL: the LD engine's read pipelines with a ${r.whatIf.grpLanes}-lane grp expander`);
   }
   L.push(`weights ${r.weights.precision}${r.weights.grouped ? ' with group multipliers' : ''}, ${r.weights.sparsity}, int${r.weights.actBits} activations`);
-  L.push(`memory (src/perf/memory.ts): HBM ${ch.hbm.kind} ${m.hbm.readLatency}/${m.hbm.writeLatency} cycles read/write latency, ${bw(m.hbm.bandwidth)} per port; DDR ${m.ddr.readLatency}/${m.ddr.writeLatency} cycles, ${bw(m.ddr.bandwidth)}; HBM peak ${r.hbmPeakGBs.toFixed(1)} GB/s (${ch.hbm.channels} x ${ch.hbm.peakGBs.toFixed(1)} GB/s)`);
+  L.push(`memory (src/perf/memory.ts): HBM ${ch.hbm.kind} ${m.hbm.readLatency}/${m.hbm.writeLatency} cycles read/write latency, ${bw(m.hbm.bandwidth)} per port${m.hbm.localBandwidth ? ` (${bw(m.hbm.localBandwidth)} within a read port's switch group)` : ''}; DDR ${m.ddr.readLatency}/${m.ddr.writeLatency} cycles, ${bw(m.ddr.bandwidth)}; HBM peak ${r.hbmPeakGBs.toFixed(1)} GB/s (${ch.hbm.channels} x ${ch.hbm.peakGBs.toFixed(1)} GB/s)`);
   L.push('');
   if (r.prefill) {
     const p = r.prefill;

@@ -94,6 +94,8 @@ export interface ScheduleOptions {
   readonly engines?: EngineModel;
   /** Give up after this many executed instructions (default 50 M). */
   readonly maxInstrs?: number;
+  /** Called with every engine instruction as executed (dyn fields resolved), in program order. */
+  readonly onInstr?: (ins: Instr) => void;
 }
 
 /** What bounded an instruction's dispatch (exec) cycle and its start cycle. */
@@ -258,6 +260,7 @@ export function schedule(hw: GenConfig, instrs: readonly Instr[], start: number,
       }
     }
     const cost: InstrCost = eng.cost(ins);
+    opts.onInstr?.(ins);
     let s = e + 1;
     let sBound: StartBound = 'dispatch';
     let sFrom = -1;

@@ -25,11 +25,12 @@
  */
 import type { GenConfig } from '../arch/config.ts';
 import { accelGeometry } from '../arch/mmu/buffers.ts';
-import { ldGeometry, LD_FIFO_BEATS } from '../arch/mmu/ld.ts';
+import { ldGeometry, ldStriped, LD_FIFO_BEATS } from '../arch/mmu/ld.ts';
 import { stReadLanes, ST_FIFO_ENTRIES } from '../arch/mmu/st.ts';
 import { GRP_BLOCK_BYTES, MAX_BURST, PAGE_BYTES, XFER_IMMEDIATE_DONE_CYCLES, xferRowBytes, type XferOperands } from '../arch/mmu/xfer.ts';
 import { DTYPES } from '../isa/table.ts';
-import type { MemoryTiming, SpaceTiming } from './memory.ts';
+import type { Bandwidth } from '../sim/accel.ts';
+import { crossesSwitch, type MemoryTiming, type SpaceTiming } from './memory.ts';
 
 /** Pipeline offsets of the transfer engines (cycles, relative to the engine's start cycle). */
 export const XFER_TIMING = {
@@ -49,33 +50,46 @@ export const XFER_TIMING = {
   stBToDone: 2,
 } as const;
 
-/** A token bucket of num/den beats per cycle holding at most den + num - 1 credit (the harness's). */
+const gcd = (a: number, b: number): number => (b === 0 ? a : gcd(b, a % b));
+
+/**
+ * The harness's token bucket (rtl-templates/flightllm-tb.cpp.hbs): num/den beats per cycle,
+ * holding at most one beat of credit beyond the steady state. Two rates: through the HBM switch
+ * (`cross`, also every DDR read) and a read port's own switch group (`local`); in common units a
+ * beat costs refill / rate, the cap is the dearer beat plus refill - 1 (one rate: den + num - 1).
+ */
 class Bucket {
   private last = -Infinity;
-  private after: number;
-  constructor(
-    private readonly num: number,
-    private readonly den: number,
-  ) {
-    this.after = den + num - 1;
+  private after = 0;
+  private readonly refill: number;
+  private readonly cost: readonly [number, number];
+  private readonly cap: number;
+  readonly unlimited: boolean;
+  constructor(cross: Bandwidth, local: Bandwidth = cross) {
+    const red = (b: Bandwidth) => {
+      const g = gcd(b.num, b.den);
+      return { num: b.num / g, den: b.den / g };
+    };
+    const l = red(local);
+    const x = red(cross);
+    this.refill = (l.num / gcd(l.num, x.num)) * x.num;
+    this.cost = [l.den * (this.refill / l.num), x.den * (this.refill / x.num)];
+    this.cap = Math.max(...this.cost) + this.refill - 1;
+    this.unlimited = l.num >= l.den && x.num >= x.den;
   }
 
-  get unlimited(): boolean {
-    return this.num >= this.den;
-  }
-
-  /** The first cycle >= t the bucket allows a beat; takes it. */
-  take(t: number): number {
+  /** The first cycle >= t the bucket allows a beat (at the crossing or the local rate); takes it. */
+  take(t: number, crossing = true): number {
     if (this.unlimited) return t;
-    const cap = this.den + this.num - 1;
-    let c = this.last === -Infinity ? cap : Math.min(cap, this.after + this.num * (t - this.last));
-    if (c < this.den) {
-      const w = Math.ceil((this.den - c) / this.num);
+    const cost = this.cost[crossing ? 1 : 0];
+    let c = this.last === -Infinity ? this.cap : Math.min(this.cap, this.after + this.refill * (t - this.last));
+    if (c < cost) {
+      const w = Math.ceil((cost - c) / this.refill);
       t += w;
-      c += this.num * w;
+      c += this.refill * w;
     }
     this.last = t;
-    this.after = c - this.den;
+    this.after = c - cost;
     return t;
   }
 }
@@ -83,6 +97,8 @@ class Bucket {
 interface Burst {
   readonly row: number;
   readonly beats: number;
+  /** Byte address of the first beat. */
+  readonly addr: number;
 }
 
 /** The bursts of one row: beats [ea / AB, (ea + bytes - 1) / AB] split at 16 beats and 4 KiB. */
@@ -93,7 +109,7 @@ function rowBursts(ea: number, bytes: number, AB: number, row: number, out: Burs
   const total = left;
   while (left > 0) {
     const n = Math.min(left, MAX_BURST, pageBeats - (beat % pageBeats));
-    out.push({ row, beats: n });
+    out.push({ row, beats: n, addr: beat * AB });
     beat += n;
     left -= n;
   }
@@ -112,14 +128,9 @@ export interface XferResult {
 
 const space = (mem: MemoryTiming, x: XferOperands): SpaceTiming => (x.space === 'ddr' ? mem.ddr : mem.hbm);
 
-/**
- * What-if variations of the LD engine (not the RTL; `flightgen perf --what-if-*`): independent
- * read pipelines with rows striped across them, and a wider grp expander.
- */
+/** What-if variations of the LD engine (not the RTL; `flightgen perf --what-if-grp-lanes`). */
 export interface LdWhatIf {
-  /** Read pipelines (AXI port, FIFO, gearbox, consumer); default 1, the RTL. */
-  readonly ports?: number;
-  /** Lanes a grp step expands (a multiple or divisor of 32); default ldGeometry().grpStep. */
+  /** Lanes a grp step expands in each read pipeline (a multiple or divisor of 32); default ldGeometry().grpStep. */
   readonly grpLanes?: number;
 }
 
@@ -148,6 +159,14 @@ function ldStepNeeds(c: GenConfig, x: XferOperands, grpLanes?: number): number[]
   return needs;
 }
 
+/** Consumer steps per weight/meta beat (beat buffers), the step that completes a beat being every k-th. */
+function ldStepsPerBeat(c: GenConfig, x: XferOperands, grpLanes?: number): number {
+  const geo = ldGeometry(c);
+  const CL = accelGeometry(c).CL;
+  if (x.grp) return Math.max(1, CL / (grpLanes ?? geo.grpStep));
+  return CL / geo.beatStep[DTYPES.indexOf(x.dtype)]!;
+}
+
 /** External byte address of every row of a transfer, in loop order. */
 function rowEas(x: XferOperands): number[] {
   const out: number[] = [];
@@ -156,34 +175,29 @@ function rowEas(x: XferOperands): number[] {
 }
 
 /**
- * LD start-to-done cycles on the harness memory (see the file comment). `ports` > 1 is a
- * what-if, not the RTL: an LD engine with that many independent read pipelines (AXI port, FIFO,
- * gearbox, consumer), rows striped across them round-robin; the LD takes as long as its
- * slowest port.
+ * LD start-to-done cycles on the harness memory (see the file comment). With `ldPorts` > 1 and
+ * rows that do not overlap on chip (ldStriped), row i runs on read pipeline i mod ldPorts, each
+ * with its own AXI port (bucket, outstanding bursts, credits); the pipelines share the element
+ * write port and the weight/meta beat port (round-robin), see ldStripedTiming.
  */
 export function ldTiming(c: GenConfig, x: XferOperands, mem: MemoryTiming, whatIf: LdWhatIf = {}): XferResult {
-  const ports = whatIf.ports ?? 1;
   const rb = xferRowBytes(x);
   const nRows = x.count0 * x.count1 * x.count2;
   if (nRows === 0 || x.len === 0 || rb === 0) return { cycles: XFER_IMMEDIATE_DONE_CYCLES, beats: 0, bursts: 0, bytes: 0 };
   const eas = rowEas(x);
-  if (ports <= 1 || eas.length === 1) return ldRows(c, x, eas, mem, whatIf.grpLanes);
-  const parts = Array.from({ length: Math.min(ports, eas.length) }, (_, p) => ldRows(c, x, eas.filter((_, i) => i % ports === p), mem, whatIf.grpLanes));
-  return {
-    cycles: Math.max(...parts.map((r) => r.cycles)),
-    beats: parts.reduce((a, r) => a + r.beats, 0),
-    bursts: parts.reduce((a, r) => a + r.bursts, 0),
-    bytes: parts.reduce((a, r) => a + r.bytes, 0),
-  };
+  if (c.ldPorts <= 1 || !ldStriped(c, x)) return ldRows(c, x, eas, mem, whatIf.grpLanes);
+  return ldStripedTiming(c, x, eas, mem, whatIf.grpLanes);
 }
 
+/** One read pipeline (AXI port 0) taking every row: the RTL with ldPorts = 1, or rows that overlap on chip. */
 function ldRows(c: GenConfig, x: XferOperands, eas: readonly number[], mem: MemoryTiming, grpLanes?: number): XferResult {
   const AB = accelGeometry(c).axiBytes;
   const rb = xferRowBytes(x);
   const nRows = eas.length;
   const sp = space(mem, x);
   const lat = sp.readLatency;
-  const bucket = new Bucket(sp.bandwidth.num, sp.bandwidth.den);
+  const bucket = new Bucket(sp.bandwidth, sp.localBandwidth);
+  const crossing = (addr: number) => x.space === 'ddr' || crossesSwitch(mem.channelMap, 0, addr);
   const maxR = mem.outstanding.reads;
   const credits = LD_FIFO_BEATS + 1;
   const needs = ldStepNeeds(c, x, grpLanes);
@@ -207,9 +221,10 @@ function ldRows(c: GenConfig, x: XferOperands, eas: readonly number[], mem: Memo
       const mustPop = arrivals.length + b.beats - credits;
       if (mustPop > 0) ar = Math.max(ar, arrivals[mustPop - 1]! + 2);
       arPrev = ar;
+      const cross = crossing(b.addr);
       let t = Math.max(ar + lat, beatPrev + 1);
       for (let k = 0; k < b.beats; k++) {
-        t = bucket.take(Math.max(t, beatPrev + 1));
+        t = bucket.take(Math.max(t, beatPrev + 1), cross);
         arrivals.push(t);
         beatPrev = t;
       }
@@ -227,6 +242,194 @@ function ldRows(c: GenConfig, x: XferOperands, eas: readonly number[], mem: Memo
   return { cycles: step + T.ldStepToDone, beats: arrivals.length, bursts, bytes: rb * nRows };
 }
 
+/** A pipeline's rows as its stages see them: for each own row, when its bytes can be used. */
+interface PipeRows {
+  /** Global indices of the pipeline's rows (ascending). */
+  readonly rows: number[];
+  /** Per own row, per consumer step: the first cycle its bytes are in the gearbox. */
+  readonly avail: number[][];
+  /** Cycles the AR and realign walkers are through every row (their `valid` low). */
+  walkersDone: number;
+  beats: number;
+  bursts: number;
+}
+
+/**
+ * The AXI side of striped read pipeline `p` of `N` (ld.ts, "striped"): the walkers of its AR
+ * and realign stages reach global row j one cycle after leaving row j - 1 (a foreign row is
+ * left at once, an own row when the stage starts it: its first burst, its first beat pop); the
+ * AR issues a burst per cycle within the port's outstanding limit and the FIFO credits; beats
+ * come back in order, paced by the port's bucket; a beat pops 2 cycles after it arrives (in
+ * order, a row's first beat not before the realign walker shows the row) and its bytes can be
+ * used 2 cycles after the pop.
+ */
+function pipeAxi(c: GenConfig, x: XferOperands, eas: readonly number[], mem: MemoryTiming, p: number, N: number, needs: readonly number[]): PipeRows {
+  const AB = accelGeometry(c).axiBytes;
+  const rb = xferRowBytes(x);
+  const sp = space(mem, x);
+  const lat = sp.readLatency;
+  const bucket = new Bucket(sp.bandwidth, sp.localBandwidth);
+  const maxR = mem.outstanding.reads;
+  const credits = LD_FIFO_BEATS + 1;
+  const T = XFER_TIMING;
+  const R = eas.length;
+  const out: PipeRows = { rows: [], avail: [], walkersDone: 0, beats: 0, bursts: 0 };
+  const lastBeatOf: number[] = [];
+  const arrivals: number[] = [];
+  let arPrev = T.ldFirstAr - 1;
+  let beatPrev = -Infinity;
+  let popPrev = -Infinity;
+  // Walker positions: the cycle each walker shows the next global row.
+  let arW = T.ldFirstAr;
+  let rW = T.ldFirstAr;
+  let next = 0;
+  const scratch: Burst[] = [];
+  for (let j = p; j < R; j += N) {
+    // Skip the foreign rows before j.
+    arW += j - next;
+    rW += j - next;
+    scratch.length = 0;
+    rowBursts(eas[j]!, rb, AB, j, scratch);
+    const rowStart = arrivals.length;
+    let first = true;
+    for (const b of scratch) {
+      let ar = Math.max(arPrev + 1, first ? arW : -Infinity);
+      if (out.bursts >= maxR) ar = Math.max(ar, lastBeatOf[out.bursts - maxR]! + 1);
+      const mustPop = arrivals.length + b.beats - credits;
+      if (mustPop > 0) ar = Math.max(ar, arrivals[mustPop - 1]! + 2);
+      if (first) arW = ar + 1;
+      first = false;
+      arPrev = ar;
+      const cross = x.space === 'ddr' || crossesSwitch(mem.channelMap, p, b.addr);
+      let t = Math.max(ar + lat, beatPrev + 1);
+      for (let k = 0; k < b.beats; k++) {
+        t = bucket.take(Math.max(t, beatPrev + 1), cross);
+        arrivals.push(t);
+        beatPrev = t;
+      }
+      lastBeatOf.push(beatPrev);
+      out.bursts++;
+    }
+    // Pops of this row's beats; the first waits for the realign walker.
+    const pops: number[] = [];
+    for (let k = rowStart; k < arrivals.length; k++) {
+      const pop = Math.max(arrivals[k]! + 2, popPrev + 1, k === rowStart ? rW : -Infinity);
+      if (k === rowStart) rW = pop + 1;
+      pops.push(pop);
+      popPrev = pop;
+    }
+    const c0 = Math.min(AB - (eas[j]! % AB), rb);
+    out.rows.push(j);
+    out.avail.push(needs.map((need) => pops[need <= c0 ? 0 : Math.ceil((need - c0) / AB)]! + 2));
+    next = j + 1;
+  }
+  out.beats = arrivals.length;
+  // Both walkers then skip the rows after the last own one; `valid` drops after the last row.
+  out.walkersDone = Math.max(arW, rW) + (R - next);
+  return out;
+}
+
+/**
+ * LD cycles with rows striped over c.ldPorts read pipelines (ld.ts): each pipeline's AXI side
+ * alone (pipeAxi), then its consumer steps in cycle order: a step when its bytes are in, one per
+ * cycle, a row's first step not before the consumer walker shows the row; element writes take
+ * the shared write port (one per cycle, round-robin over the requesting pipelines); a step that
+ * completes a weight/meta beat leaves it pending for the shared beat port (one per cycle,
+ * round-robin), and the pipeline takes no step while its beat waits. A pipeline is finished when
+ * its walkers are through every row, its last step is taken and its last beat written; the LD is
+ * done the cycle after the last pipeline finishes.
+ */
+function ldStripedTiming(c: GenConfig, x: XferOperands, eas: readonly number[], mem: MemoryTiming, grpLanes?: number): XferResult {
+  const N = c.ldPorts;
+  const R = eas.length;
+  const rb = xferRowBytes(x);
+  const needs = ldStepNeeds(c, x, grpLanes);
+  const beatMode = x.buf === 'weight' || x.buf === 'meta';
+  const spb = beatMode ? ldStepsPerBeat(c, x, grpLanes) : 0;
+  const T = XFER_TIMING;
+  const pipes = Array.from({ length: N }, (_, p) => pipeAxi(c, x, eas, mem, p, N, needs));
+  const S = needs.length;
+  // Consumer state per pipeline.
+  const row = new Array<number>(N).fill(0); // index into pipes[p].rows
+  const stepIdx = new Array<number>(N).fill(0);
+  const cW = new Array<number>(N).fill(T.ldFirstAr); // consumer walker: cycle it shows the next global row
+  const cNext = new Array<number>(N).fill(0); // the global row the walker is at (or before)
+  const lastStep = new Array<number>(N).fill(-Infinity);
+  const pend = new Array<boolean>(N).fill(false);
+  const beatCount = new Array<number>(N).fill(0);
+  const lastWrite = new Array<number>(N).fill(-Infinity);
+  const finishedSteps = (p: number) => row[p]! >= pipes[p]!.rows.length;
+  /** Earliest cycle pipeline p can take its next step (ignoring the ports). */
+  const ready = (p: number): number => {
+    const P = pipes[p]!;
+    const k = row[p]!;
+    let t = Math.max(lastStep[p]! + 1, P.avail[k]![stepIdx[p]!]!);
+    if (stepIdx[p] === 0) t = Math.max(t, cW[p]! + (P.rows[k]! - cNext[p]!));
+    return t;
+  };
+  let wrPtr = 0;
+  let beatPtr = 0;
+  const rr = (reqs: boolean[], ptr: number): number => {
+    for (let k = 0; k < N; k++) {
+      const i = (ptr + k) % N;
+      if (reqs[i]) return i;
+    }
+    return -1;
+  };
+  let t = Infinity;
+  for (let p = 0; p < N; p++) if (!finishedSteps(p)) t = Math.min(t, ready(p));
+  const take = (p: number, at: number) => {
+    const P = pipes[p]!;
+    if (stepIdx[p] === 0) {
+      // The walker hands the row over at its first step.
+      cW[p] = at + 1;
+      cNext[p] = P.rows[row[p]!]! + 1;
+    }
+    lastStep[p] = at;
+    if (beatMode && ++beatCount[p]! % spb === 0) pend[p] = true;
+    if (++stepIdx[p]! === S) {
+      stepIdx[p] = 0;
+      row[p]!++;
+    }
+  };
+  while (t < Infinity) {
+    const can = Array.from({ length: N }, (_, p) => !finishedSteps(p) && ready(p) <= t);
+    if (beatMode) {
+      // Beats pending at t (set by last cycle's steps): one is written.
+      const g = rr(pend, beatPtr);
+      const blocked = pend.map((x, p) => x && p !== g);
+      if (g >= 0) {
+        pend[g] = false;
+        lastWrite[g] = t;
+        beatPtr = (g + 1) % N;
+      }
+      for (let p = 0; p < N; p++) if (can[p] && !blocked[p]) take(p, t);
+    } else {
+      const g = rr(can, wrPtr);
+      if (g >= 0) {
+        take(g, t);
+        wrPtr = (g + 1) % N;
+      }
+    }
+    let nt = Infinity;
+    if (pend.some((x) => x)) nt = t + 1;
+    for (let p = 0; p < N; p++) if (!finishedSteps(p)) nt = Math.min(nt, Math.max(t + 1, ready(p)));
+    t = nt;
+  }
+  let finish = 0;
+  for (let p = 0; p < N; p++) {
+    // The consumer walker skips the rows after its last own row, one per cycle.
+    const cDone = cW[p]! + (R - cNext[p]!);
+    finish = Math.max(finish, lastStep[p]! + 1, lastWrite[p]!, pipes[p]!.walkersDone, cDone);
+  }
+  return {
+    cycles: finish + 1,
+    beats: pipes.reduce((a, q) => a + q.beats, 0),
+    bursts: pipes.reduce((a, q) => a + q.bursts, 0),
+    bytes: rb * R,
+  };
+}
+
 /** ST start-to-done cycles on the harness memory (see the file comment). */
 export function stTiming(c: GenConfig, x: XferOperands, mem: MemoryTiming): XferResult {
   const AB = accelGeometry(c).axiBytes;
@@ -234,7 +437,7 @@ export function stTiming(c: GenConfig, x: XferOperands, mem: MemoryTiming): Xfer
   const nRows = x.count0 * x.count1 * x.count2;
   if (nRows === 0 || x.len === 0 || rb === 0) return { cycles: XFER_IMMEDIATE_DONE_CYCLES, beats: 0, bursts: 0, bytes: 0 };
   const sp = space(mem, x);
-  const bucket = new Bucket(sp.bandwidth.num, sp.bandwidth.den);
+  const bucket = new Bucket(sp.bandwidth);
   const maxW = mem.outstanding.writes;
   const d = DTYPES.indexOf(x.dtype);
   const bits = 4 << d;

@@ -225,7 +225,7 @@ export function buildReportData(input: ReportInput): ReportData {
   const compiled = tryCompile(model, hw, precision);
   if (compiled instanceof Error) throw new ReportInputError(`compile ${model.name} for ${preset.name}${Object.keys(overrides).length ? ` with ${overrideFlags(overrides)}` : ''}: ${compiled.message}`);
 
-  const mem = memoryTiming(preset.device, hw, clockMHz, { crossing: true });
+  const mem = memoryTiming(preset.device, hw, clockMHz);
   let perf: PerfReport;
   try {
     perf = perfReport({ compiled, device: preset.device, clockMHz, mem, prefill: input.prefill, decode: input.decode, samples: input.samples ?? 17, preset: preset.name, onPhase: (w) => say(`simulating the ${w}`) });

@@ -29,7 +29,7 @@ export interface AccelBuildOptions {
   readonly cacheDir?: string;
   /** Build with FST waveform support (`--trace-fst`); enables the `trace` command. */
   readonly trace?: boolean;
-  /** External port width; read from the top's `m_r_data` port when omitted. */
+  /** External port width; read from the top's `m_r_data` (or `m0_r_data`) port when omitted. */
   readonly axiDataBits?: number;
   /** C++ optimization of the model (Verilator's OPT_FAST); default -O2 (faster cycles, slower build than Verilator's -Os). */
   readonly cppOpt?: string;
@@ -50,9 +50,25 @@ export interface Bandwidth {
   readonly den: number;
 }
 
+/**
+ * The HBM address map of the LD read ports: a read's pseudo-channel is (address / bytes) mod
+ * count; read port p sits on channel p mod count; a read of a channel in another group of
+ * `perSwitch` channels crosses the HBM switch (bandwidth), one in the port's own group gets the
+ * local rate (localBandwidth).
+ */
+export interface ChannelMap {
+  readonly bytes: number;
+  readonly count: number;
+  readonly perSwitch: number;
+}
+
 export interface AccelStartOptions {
   readonly latency?: Partial<Record<MemSpace, ChannelLatency>>;
+  /** Beats per cycle of each read port and of the write port (reads through the HBM switch). */
   readonly bandwidth?: Partial<Record<MemSpace, Bandwidth>>;
+  /** A read port's rate for reads in its own switch group (needs channelMap; default: bandwidth). */
+  readonly localBandwidth?: Partial<Record<MemSpace, Bandwidth>>;
+  readonly channelMap?: ChannelMap;
   /** Cycles from IF address accept to the first instruction word. */
   readonly ifLatency?: number;
   readonly outstanding?: { readonly reads: number; readonly writes: number };
@@ -80,6 +96,10 @@ export interface Traffic {
   readonly writeBeats: number;
   readonly ifBursts: number;
   readonly ifWords: number;
+  /** Read beats served at a port's local rate (channel map). */
+  readonly localReadBeats: number;
+  /** Read beats per LD read port. */
+  readonly portReadBeats: readonly number[];
 }
 
 export interface RunResult {
@@ -118,6 +138,14 @@ export function verilogPortWidth(files: ReadonlyMap<string, string>, top: string
   return undefined;
 }
 
+/** LD read ports of `top`: 1 with an `m_r_data` port, else the number of `m<p>_r_data` ports. */
+export function readPortCount(files: ReadonlyMap<string, string>, top: string): number {
+  if (verilogPortWidth(files, top, 'm_r_data') !== undefined) return 1;
+  let n = 0;
+  while (verilogPortWidth(files, top, `m${n}_r_data`) !== undefined) n++;
+  return Math.max(n, 1);
+}
+
 export type AccelSimOptions = AccelBuildOptions & AccelStartOptions;
 export type AccelRun = RunResult;
 
@@ -134,6 +162,8 @@ export class AccelSim {
     readonly top: string,
     readonly binary: string,
     readonly beatBytes: number,
+    /** LD read ports of the top (m_* or m0_*, m1_*, ...). */
+    readonly readPorts: number,
     readonly trace: boolean,
     /** Wall time of the Verilator build in ms (0 when it came from the cache). */
     readonly buildMs: number,
@@ -141,9 +171,10 @@ export class AccelSim {
     private readonly defaults: AccelStartOptions,
   ) {}
 
-  /** The harness C++ for a top (exported for inspection and hand builds). */
-  static harness(top: string, axiDataBits: number, trace = false): string {
-    return render('flightllm-tb.cpp', { version: VERSION, top, beatBytes: axiDataBits / 8, trace, csr: CSR });
+  /** The harness C++ for a top with `readPorts` LD read ports (exported for inspection and hand builds). */
+  static harness(top: string, axiDataBits: number, trace = false, readPorts = 1): string {
+    const prefixes = readPorts === 1 ? ['m'] : Array.from({ length: readPorts }, (_, p) => `m${p}`);
+    return render('flightllm-tb.cpp', { version: VERSION, top, beatBytes: axiDataBits / 8, trace, csr: CSR, readPorts: prefixes, firstPort: prefixes[0] });
   }
 
   /**
@@ -151,13 +182,14 @@ export class AccelSim {
    * Start options given here become the defaults of start().
    */
   static async build(files: ReadonlyMap<string, string>, topName: string, opts: AccelSimOptions = {}): Promise<AccelSim> {
-    const bits = opts.axiDataBits ?? verilogPortWidth(files, topName, 'm_r_data');
+    const ports = readPortCount(files, topName);
+    const bits = opts.axiDataBits ?? verilogPortWidth(files, topName, ports === 1 ? 'm_r_data' : 'm0_r_data');
     if (bits === undefined) throw new Error(`module '${topName}' with an m_r_data port not found in the Verilog files (${[...files.keys()].join(', ')})`);
     if (bits < 64 || bits > 1024 || bits & (bits - 1)) throw new Error(`axiDataBits ${bits}: the harness supports powers of two from 64 to 1024`);
     const trace = opts.trace ?? false;
     const flags = [...BASE_FLAGS, ...(trace ? ['--trace-fst'] : []), '-MAKEFLAGS', `OPT_FAST=${opts.cppOpt ?? '-O2'}`];
-    const b = await cachedVerilatorBuild({ files, top: topName, harness: AccelSim.harness(topName, bits, trace), flags, cacheDir: opts.cacheDir ?? DEFAULT_CACHE, prefix: 'accel-', binaryName: 'Vaccel' });
-    return new AccelSim(topName, b.binary, bits / 8, trace, b.buildMs, b.cached, opts);
+    const b = await cachedVerilatorBuild({ files, top: topName, harness: AccelSim.harness(topName, bits, trace, ports), flags, cacheDir: opts.cacheDir ?? DEFAULT_CACHE, prefix: 'accel-', binaryName: 'Vaccel' });
+    return new AccelSim(topName, b.binary, bits / 8, ports, trace, b.buildMs, b.cached, opts);
   }
 
   /** Starts the harness process (the design comes out of reset) and applies the settings. */
@@ -172,7 +204,10 @@ export class AccelSim {
         if (l) await this.setLatency(sp, l.read, l.write);
         const b = opts.bandwidth?.[sp];
         if (b) await this.setBandwidth(sp, b.num, b.den);
+        const lb = opts.localBandwidth?.[sp];
+        if (lb) await this.setLocalBandwidth(sp, lb.num, lb.den);
       }
+      if (opts.channelMap) await this.setChannelMap(opts.channelMap);
       if (opts.ifLatency !== undefined) await this.setIfLatency(opts.ifLatency);
       if (opts.outstanding) await this.setOutstanding(opts.outstanding.reads, opts.outstanding.writes);
       if (opts.traceFile) {
@@ -309,6 +344,16 @@ export class AccelSim {
 
   async setBandwidth(space: MemSpace, num: number, den: number): Promise<void> {
     await this.command(`set_bandwidth ${space} ${num} ${den}`);
+  }
+
+  /** A read port's rate for reads in its own switch group (see ChannelMap). */
+  async setLocalBandwidth(space: MemSpace, num: number, den: number): Promise<void> {
+    await this.command(`set_local_bandwidth ${space} ${num} ${den}`);
+  }
+
+  /** The HBM channel map of the read ports (bytes 0: none, every read crosses the switch). */
+  async setChannelMap(map: ChannelMap): Promise<void> {
+    await this.command(`set_channel_map ${map.bytes} ${map.count} ${map.perSwitch}`);
   }
 
   async setIfLatency(cycles: number): Promise<void> {
@@ -455,7 +500,7 @@ function parseRun(reply: string): RunResult {
     errPc: n('pc'),
     instrs: n('instrs'),
     busy: { ld: ld!, st: st!, mx: mx!, sfu: sfu! },
-    traffic: { readBursts: readBursts!, readBeats: readBeats!, writeBursts: writeBursts!, writeBeats: writeBeats!, ifBursts: ifBursts!, ifWords: ifWords! },
+    traffic: { readBursts: readBursts!, readBeats: readBeats!, writeBursts: writeBursts!, writeBeats: writeBeats!, ifBursts: ifBursts!, ifWords: ifWords!, localReadBeats: n('local'), portReadBeats: list('port_beats') },
     faults,
     ...(fault !== undefined ? { fault } : {}),
     wallMs,

@@ -26,6 +26,8 @@ export interface RtlBlockReport {
   /** Simulated cycles of the block run. */
   readonly cycles: number;
   readonly busy: AccelRun['busy'];
+  /** AXI read beats per LD read port. */
+  readonly portReadBeats: readonly number[];
   /** Wall time of the simulation in ms. */
   readonly wallMs: number;
 }
@@ -145,7 +147,7 @@ export class RtlEngine implements AsyncEngine {
     } else {
       run = await this.sim.run(block.byteOffset / 4, max);
     }
-    const report: RtlBlockReport = { block: r.block, pos: r.pos, tokens: r.tokens.length, cycles: run.cycles, busy: run.busy, wallMs: performance.now() - t0 };
+    const report: RtlBlockReport = { block: r.block, pos: r.pos, tokens: r.tokens.length, cycles: run.cycles, busy: run.busy, portReadBeats: run.traffic.portReadBeats, wallMs: performance.now() - t0 };
     if (run.status !== 'done') {
       const where = run.status === 'error' ? `${run.errText} at ${this.describePc(run.errPc)}` : `no SYS end after ${run.cycles} cycles`;
       throw new CosimMismatch(`RTL ${r.block} block at position ${r.pos} stopped: ${where}`);

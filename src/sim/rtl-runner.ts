@@ -8,7 +8,7 @@ import { ERR } from '../arch/control/status.ts';
 import type { MemoryImage } from '../compiler/memory.ts';
 import type { ProgramRunner, RunnerProgram, RunResult } from '../fuzz/runner.ts';
 import { generate } from '../generate.ts';
-import { accelSimOptions, memoryTiming } from '../perf/memory.ts';
+import { accelSimOptions, memoryTiming, type MemoryTiming } from '../perf/memory.ts';
 import { AccelSim } from './accel.ts';
 
 const ERR_NAME = new Map<number, string>(Object.entries(ERR).map(([k, v]) => [v, k]));
@@ -17,7 +17,7 @@ export class RtlRunner implements ProgramRunner {
   readonly name = 'rtl';
   private readonly sims = new Map<string, Promise<AccelSim>>();
 
-  constructor(private readonly opts: { maxCycles?: number; onBuild?: (message: string) => void } = {}) {}
+  constructor(private readonly opts: { maxCycles?: number; onBuild?: (message: string) => void; /** Memory timing (default: the U280's, src/perf/memory.ts). */ timing?: MemoryTiming } = {}) {}
 
   private sim(hw: GenConfig): Promise<AccelSim> {
     const key = JSON.stringify(hw);
@@ -28,7 +28,7 @@ export class RtlRunner implements ProgramRunner {
         this.opts.onBuild?.(`building ${gen.manifest.top} for ${hw.chains} x ${hw.chainLength} with Verilator (or reusing a cached build)`);
         const sim = await AccelSim.build(gen.files, gen.manifest.top);
         // The memory channels of the target the performance model uses too (src/perf/memory.ts).
-        return sim.start(accelSimOptions(memoryTiming('u280', hw)));
+        return sim.start(accelSimOptions(this.opts.timing ?? memoryTiming('u280', hw)));
       })();
       this.sims.set(key, s);
     }

@@ -39,6 +39,9 @@ const FLIGHTLLM_COMMON = {
   top: 'mpe',
   sfuLanes: 8,
   axiDataBits: 256,
+  // One LD read port per HBM pseudo-channel (both devices have 32, devices.ts), the most the
+  // generator builds (LD_PORTS_MAX): docs/targets.md, "LD read ports".
+  ldPorts: 32,
   queueDepth: 4,
   loopDepth: 4,
   chainLength: 16,
@@ -93,6 +96,7 @@ export const PRESETS: Readonly<Record<PresetName, Preset>> = {
       top: 'mpe',
       sfuLanes: 4,
       axiDataBits: 256,
+      ldPorts: 1,
       queueDepth: 4,
       loopDepth: 4,
       chains: 4,
@@ -135,6 +139,7 @@ export const PRESET_OVERRIDES = [
   { key: 'globalDepth', flag: '--global-depth', what: 'global buffer elements' },
   { key: 'biasDepth', flag: '--bias-depth', what: 'bias buffer elements' },
   { key: 'axiDataBits', flag: '--axi-data-bits', what: 'memory port width' },
+  { key: 'ldPorts', flag: '--ld-ports', what: 'LD engine read ports (power of two, 1..32)' },
 ] as const satisfies readonly { key: keyof GenConfig; flag: string; what: string }[];
 
 export type PresetOverrideKey = (typeof PRESET_OVERRIDES)[number]['key'];

@@ -24,6 +24,25 @@ describe('flightgen gen', () => {
     expect(chain.params).toEqual({ aWidth: 8, bWidth: 8, length: 16, groupSize: 2, backend: 'behavioral', patterns: [{ n: 2, m: 4 }, { n: 1, m: 4 }, { n: 2, m: 8 }] });
   });
 
+  it('--ld-ports: the config reaches the manifest and the top gets one AXI read port per LD pipeline', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'fg-gen-'));
+    const out = join(dir, 'out');
+    const r = await run(['gen', '--preset', 'tiny', '--top', 'flightllm', '--ld-ports', '4', '--out', out, '-q']);
+    expect(r.exitCode).toBe(0);
+    const manifest = JSON.parse(await readFile(join(out, 'manifest.json'), 'utf8'));
+    expect(manifest.config.ldPorts).toBe(4);
+    expect(manifest.presetOverrides).toEqual(['--top', '--ld-ports']);
+    const pipes = manifest.modules.find((m: { name: string }) => m.name.startsWith('ld_pipe_'));
+    expect(pipes.instances).toBe(4);
+    const top = await readFile(join(out, 'flightllm_top.v'), 'utf8');
+    for (let p = 0; p < 4; p++) expect(top).toMatch(new RegExp(`\\bm${p}_r_data\\b`));
+    expect(top).not.toMatch(/\bm_r_data\b/);
+    // The default keeps the single m_* port.
+    const one = join(dir, 'one');
+    expect((await run(['gen', '--preset', 'tiny', '--top', 'flightllm', '--out', one, '-q'])).exitCode).toBe(0);
+    expect(await readFile(join(one, 'flightllm_top.v'), 'utf8')).toMatch(/\bm_r_data\b/);
+  }, 120_000);
+
   it('`npm run gen` and `flightgen gen` are the same command (package.json)', async () => {
     const pkg = JSON.parse(await readFile(join(import.meta.dirname, '..', '..', 'package.json'), 'utf8'));
     expect(pkg.scripts.gen).toBe('node bin/flightgen.js gen');
@@ -55,6 +74,9 @@ describe('flightgen gen', () => {
     ['unknown flag', ['--bogus'], /unknown option '--bogus'/],
     ['unknown top', ['--top', 'nope'], /argument 'nope' is invalid/],
     ['too wide weights', ['--weight-width', '19'], /weightWidth must be an integer in 2\.\.18/],
+    ['--ld-ports 3', ['--top', 'flightllm', '--ld-ports', '3'], /--ld-ports must be a power of two from 1 to 32, got '3'/],
+    ['--ld-ports 64', ['--ld-ports', '64'], /--ld-ports must be a power of two from 1 to 32, got '64'/],
+    ['--ld-ports 0', ['--ld-ports', '0'], /--ld-ports must be a power of two from 1 to 32, got '0'/],
   ];
   for (const [label, args, message] of BAD) {
     it(`bad input (${label}): one-line error, exit 2, no stack trace, no output left`, async () => {

@@ -5,11 +5,14 @@
  * the harness's start options). Every program must agree within 5%; the error distribution is
  * printed (docs/perf.md quotes it).
  *
- * Three memory/hardware settings:
+ * Memory/hardware settings:
  * - u280: STORIES_HW with the U280 channel timing derived from the published measurements;
  * - throttled: the same design against a slow memory (half-rate HBM, 2/3-rate DDR, long
  *   latencies, 4 outstanding bursts, slow instruction fetch), which exercises the bandwidth,
  *   latency and outstanding-burst parts of the model;
+ * - 4 ports: STORIES_HW with ldPorts = 4 (rows striped over 4 read pipelines, shared element
+ *   and beat write ports) under the U280 timing and under a throttled memory with a channel map
+ *   whose local switch group is faster (per-burst crossing);
  * - tiny: FUZZ_HW (the `tiny` preset: 8-bit lanes, other SFU width) with the harness defaults.
  */
 import { afterAll, describe, expect, it } from 'vitest';
@@ -61,6 +64,16 @@ const THROTTLED: MemoryTiming = {
   ifLatency: 5,
   outstanding: { reads: 4, writes: 4 },
 };
+
+/** THROTTLED with 4 KiB pseudo-channels in switch groups of 2: a read port gets 3/4 beat per cycle from its own group, 1/2 across. */
+const THROTTLED_LOCAL: MemoryTiming = {
+  ...THROTTLED,
+  hbm: { ...THROTTLED.hbm, localBandwidth: { num: 3, den: 4 } },
+  channelMap: { bytes: 4096, count: 32, perSwitch: 2 },
+};
+
+/** The co-simulation design with 4 LD read ports. */
+const STORIES_HW4: GenConfig = { ...STORIES_HW, ldPorts: 4 };
 
 const busyText = (m: { ld: number; st: number; mx: number; sfu: number }, p: { ld: number; st: number; mx: number; sfu: number }) =>
   (['ld', 'st', 'mx', 'sfu'] as const).map((k) => `${k} ${m[k]}/${p[k]}`).join(', ');
@@ -130,16 +143,21 @@ describe('performance model vs RTL cycles (Verilator)', () => {
     for (const r of rows.filter((x) => x.setting === 'throttled')) expect(Math.abs(err(r)), `${r.program}: measured ${r.measured}, predicted ${r.predicted}`).toBeLessThanOrEqual(0.05);
   }, 600_000);
 
+  it('4 LD read ports (rows striped): stories260K blocks and random programs within 5%, U280 and throttled memory with a channel map', async () => {
+    await calibrate('4 ports', STORIES_HW4, memoryTiming('u280', STORIES_HW4), [['decode', 0], ['decode', 100], ['decode', 511], ['prefill', 0]], Array.from({ length: 15 }, (_, i) => 301 + i));
+    await calibrate('4p local', STORIES_HW4, THROTTLED_LOCAL, [['decode', 100]], Array.from({ length: 5 }, (_, i) => 401 + i));
+    for (const r of rows.filter((x) => x.setting === '4 ports' || x.setting === '4p local')) expect(Math.abs(err(r)), `${r.setting} ${r.program}: measured ${r.measured}, predicted ${r.predicted}`).toBeLessThanOrEqual(0.05);
+  }, 900_000);
+
   // A second Verilator build (about 2 minutes): with FLIGHTGEN_LONG=1 only, to keep npm test short.
   it.runIf(process.env.FLIGHTGEN_LONG === '1')('tiny preset with the harness defaults: within 5%', async () => {
     await calibrate('tiny', FUZZ_HW, HARNESS_DEFAULT_TIMING, [], Array.from({ length: 10 }, (_, i) => 201 + i));
     for (const r of rows.filter((x) => x.setting === 'tiny')) expect(Math.abs(err(r)), `${r.program}: measured ${r.measured}, predicted ${r.predicted}`).toBeLessThanOrEqual(0.05);
   }, 600_000);
 
-  it('single LD/ST instructions: the burst-level transfer model per instruction (busy cycles)', async () => {
-    const hw = STORIES_HW;
+  const singleTransfers = async (hw: GenConfig, mems: readonly MemoryTiming[], seed: number, label: string) => {
     const g = accelGeometry(hw);
-    const rng = new Rng(5);
+    const rng = new Rng(seed);
     const MEM = 1 << 20;
     const image = new MemoryImage(MEM, MEM);
     image.hbm.fill(0x11);
@@ -171,7 +189,7 @@ describe('performance model vs RTL cycles (Verilator)', () => {
     const end = { op: 'SYS', fn: 'end', reg: 'L0', imm: 0, wait: [], release: [] } as Instr;
     let exact = 0;
     let n = 0;
-    for (const mem of [memoryTiming('u280', hw), THROTTLED]) {
+    for (const mem of mems) {
       const sim = await (await build(hw)).start(accelSimOptions(mem));
       try {
         await sim.loadMemory(image);
@@ -191,7 +209,15 @@ describe('performance model vs RTL cycles (Verilator)', () => {
         await sim.close();
       }
     }
-    process.stdout.write(`single transfers: ${exact} of ${n} cycle-exact\n`);
+    process.stdout.write(`single transfers (${label}): ${exact} of ${n} cycle-exact\n`);
     expect(exact).toBeGreaterThanOrEqual(Math.floor(0.9 * n));
+  };
+
+  it('single LD/ST instructions: the burst-level transfer model per instruction (busy cycles)', async () => {
+    await singleTransfers(STORIES_HW, [memoryTiming('u280', STORIES_HW), THROTTLED], 5, '1 port');
+  }, 600_000);
+
+  it('single LD/ST instructions with 4 LD read ports (striped and overlapping rows, per-burst crossing)', async () => {
+    await singleTransfers(STORIES_HW4, [memoryTiming('u280', STORIES_HW4), THROTTLED_LOCAL], 6, '4 ports');
   }, 600_000);
 });

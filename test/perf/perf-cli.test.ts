@@ -47,7 +47,7 @@ describe('flightgen perf', () => {
     const dir = await mkdtemp(join(tmpdir(), 'fg-perf-'));
     dirs.push(dir);
     const json = join(dir, 'perf.json');
-    const out = await perf(['--preset', 'flightllm-u280', '--model', 'llama2-7b', '--prefill', '16', '--decode', '64', '--samples', '5', '--json', json]);
+    const out = await perf(['--preset', 'flightllm-u280', '--model', 'llama2-7b', '--ld-ports', '1', '--prefill', '16', '--decode', '64', '--samples', '5', '--json', json]);
     expect(out).toMatch(/decode 64 tokens at positions 16\.\.79: [\d.]+ ms per token/);
     expect(out).toMatch(/roofline \(same weight format\)/);
     expect(out).toMatch(/what bounds a decode token/);
@@ -89,7 +89,7 @@ describe('flightgen perf', () => {
     const run = async (clock: string[]) => {
       const dir = await mkdtemp(join(tmpdir(), 'fg-perf-'));
       dirs.push(dir);
-      await perf(['--preset', 'flightllm-u280', '--model', 'llama2-7b', '--prefill', '0', '--decode', '4', ...clock, '--json', join(dir, 'p.json')]);
+      await perf(['--preset', 'flightllm-u280', '--model', 'llama2-7b', '--ld-ports', '1', '--prefill', '0', '--decode', '4', ...clock, '--json', join(dir, 'p.json')]);
       return JSON.parse(await readFile(join(dir, 'p.json'), 'utf8'));
     };
     const a = await run([]);
@@ -102,6 +102,29 @@ describe('flightgen perf', () => {
     expect(speedup).toBeLessThan(2);
     expect(b.memory.hbm.bandwidth).toEqual({ num: 1, den: 2 });
   }, 120_000);
+
+  it('--ld-ports: rows striped over the LD read ports; the preset default is one port per HBM pseudo-channel', async () => {
+    const run = async (ports: string[]) => {
+      const dir = await mkdtemp(join(tmpdir(), 'fg-perf-'));
+      dirs.push(dir);
+      const out = await perf(['--preset', 'flightllm-u280', '--model', 'llama2-7b', ...ports, '--prefill', '0', '--decode', '4', '--samples', '2', '--json', join(dir, 'p.json')]);
+      return { out, r: JSON.parse(await readFile(join(dir, 'p.json'), 'utf8')) };
+    };
+    const one = await run(['--ld-ports', '1']);
+    const eight = await run(['--ld-ports', '8']);
+    const preset = await run([]);
+    expect(one.r.hardware.ldPorts).toBe(1);
+    expect(eight.r.hardware.ldPorts).toBe(8);
+    expect(preset.r.hardware.ldPorts).toBe(32);
+    expect(eight.out).toMatch(/8 LD read ports/);
+    expect(eight.out).not.toMatch(/WHAT-IF/);
+    // Eight pipelines: the weight streams expand 8 times as fast; K/V rows and the shared write ports keep it below 8x.
+    const speedup = eight.r.decodeTokensPerSec / one.r.decodeTokensPerSec;
+    expect(speedup).toBeGreaterThan(4);
+    expect(speedup).toBeLessThan(8);
+    expect(preset.r.decodeTokensPerSec).toBeGreaterThan(eight.r.decodeTokensPerSec);
+    await expect(perf(['--preset', 'flightllm-u280', '--model', 'llama2-7b', '--ld-ports', '5'])).rejects.toThrow(/--ld-ports must be a power of two from 1 to 32, got '5'/);
+  }, 240_000);
 
   it('errors are one line (UsageError): a design too small for the model, OPT, bad numbers', async () => {
     await expect(perf(['--preset', 'flightllm-u280', '--model', 'llama2-7b', '--global-depth', '4096'])).rejects.toThrow(UsageError);

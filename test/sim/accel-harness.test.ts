@@ -182,7 +182,7 @@ describe('accelerator harness (loopback top)', () => {
       expect(r.status, JSON.stringify(c)).toBe('done');
       expect(r.faults).toBe(0);
       const bursts = loopbackBursts(c.src, c.dst, c.len, BEAT);
-      expect(r.traffic).toEqual({ readBursts: bursts.length, readBeats: bursts.reduce((a, b) => a + b, 0), writeBursts: bursts.length, writeBeats: bursts.reduce((a, b) => a + b, 0), ifBursts: 1, ifWords: 4 });
+      expect(r.traffic).toEqual({ readBursts: bursts.length, readBeats: bursts.reduce((a, b) => a + b, 0), writeBursts: bursts.length, writeBeats: bursts.reduce((a, b) => a + b, 0), ifBursts: 1, ifWords: 4, localReadBeats: 0, portReadBeats: [bursts.reduce((a, b) => a + b, 0)] });
       if (c.len > 16 * BEAT) expect(Math.max(...bursts)).toBe(16);
       to.set(from.subarray(c.src, c.src + c.len), c.dst);
       const after = await s.saveMemory();
@@ -247,6 +247,37 @@ describe('accelerator harness (loopback top)', () => {
     expect(await cycles()).toBe(base);
 
     for (const bad of ['set_bandwidth all 3 2', 'set_bandwidth all 0 1', 'set_latency ddr 0 5', 'set_latency ssd 1 1', 'set_outstanding 0 4', 'set_outstanding 1 65']) await expect(s.command(bad)).rejects.toThrow(/^flightllm_loopback_d256 harness: set_\w+: /);
+  });
+
+  it('HBM channel map: reads in the read port\'s own switch group use the local rate, the others the switch rate', async () => {
+    await freshMemory();
+    await s.setLatency('all', 4, 2);
+    await s.setBandwidth('all', 1, 1);
+    const run = async (src: number) => {
+      const r = await copy({ src, dst: 0, len: 4096, from: 'hbm', to: 'ddr' });
+      expect(r.status).toBe('done');
+      return r;
+    };
+    const full = await run(0);
+    await s.setBandwidth('hbm', 1, 4);
+    const slow = await run(0);
+    expect(slow.cycles).toBeGreaterThan(full.cycles + 300);
+    // 4 KiB channels in groups of 4: bytes 0..16 KiB are channels 0-3, port 0's group.
+    await s.setChannelMap({ bytes: 4096, count: 32, perSwitch: 4 });
+    await s.setLocalBandwidth('hbm', 1, 1);
+    const local = await run(0);
+    expect(local.cycles).toBe(full.cycles);
+    expect(local.traffic.localReadBeats).toBe(128);
+    const across = await run(16 * KB);
+    expect(across.cycles).toBe(slow.cycles);
+    expect(across.traffic.localReadBeats).toBe(0);
+    const info = await s.info();
+    expect(info.channel_map).toBe('4096,32,4');
+    expect(info.read_ports).toBe('1');
+    for (const bad of ['set_channel_map 1000 32 4', 'set_channel_map 4096 32 5', 'set_channel_map 4096 0 1', 'set_local_bandwidth hbm 2 1']) await expect(s.command(bad)).rejects.toThrow(/^flightllm_loopback_d256 harness: set_\w+: /);
+    await s.setChannelMap({ bytes: 0, count: 32, perSwitch: 4 });
+    await s.setBandwidth('all', 1, 1);
+    expect((await run(16 * KB)).cycles).toBe(full.cycles);
   });
 
   it('a run that hits the cycle limit reports timeout and can be continued with wait', async () => {

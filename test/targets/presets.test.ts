@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { validateConfig, type GenConfig } from '../../src/arch/config.ts';
+import { LD_PORTS_MAX, validateConfig, type GenConfig } from '../../src/arch/config.ts';
 import { generate } from '../../src/generate.ts';
 import { DEVICES } from '../../src/targets/devices.ts';
 import { checkFits, estimateResources } from '../../src/targets/estimate.ts';
@@ -37,6 +37,14 @@ describe('presets', () => {
     const c = PRESETS['flightllm-vhk158'].config;
     expect(c.chains * c.chainLength).toBe(4 * 1280);
     expect(c.chains * c.chainLength / DEVICES.vhk158.resources.dsp).toBeCloseTo(0.693, 3);
+  });
+
+  it('LD read ports: one per HBM pseudo-channel on the FlightLLM presets (at most LD_PORTS_MAX), one on tiny', () => {
+    for (const name of ['flightllm-u280', 'flightllm-vhk158'] as const) {
+      const p = PRESETS[name];
+      expect(p.config.ldPorts).toBe(Math.min(DEVICES[p.device].hbm.channels!, LD_PORTS_MAX));
+    }
+    expect(PRESETS.tiny.config.ldPorts).toBe(1);
   });
 
   it('tiny is small', () => {

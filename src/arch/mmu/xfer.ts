@@ -196,6 +196,8 @@ export interface XferFront {
   /** The buffer is one of the beat-addressed ones (weight, meta). */
   readonly beatBuf: Expr;
   readonly isMeta: Expr;
+  /** (count_k - 1) x istride_k (on-chip units), registered in the first check stage: valid from the second on. */
+  readonly prods: readonly Signal[];
   /** Connects the completion condition (sampled while running); done follows one cycle later. */
   finish(cond: Expr): void;
 }
@@ -346,6 +348,7 @@ export function xferFront(m: ModuleBuilder, c: GenConfig, load: boolean): XferFr
     running,
     beatBuf,
     isMeta,
+    prods,
     finish: (cond: Expr) => finishCond.assign(running.and(cond)),
   };
 }
@@ -355,7 +358,7 @@ export function xferFront(m: ModuleBuilder, c: GenConfig, load: boolean): XferFr
  * addr + sum i_k * estride_k, `buf` whatever the caller needs (on-chip addresses, the channel),
  * each at its own width (wrapping); `ready` steps to the next row.
  */
-export function xferWalker(m: ModuleBuilder, fr: XferFront, name: string, ext: { width: number; base: Expr; strides: Expr[] }, buf: { width: number; base: Expr; strides: Expr[] }, ready: Expr): Instance {
+export function xferWalker(m: ModuleBuilder, fr: Pick<XferFront, 'f' | 'go'>, name: string, ext: { width: number; base: Expr; strides: Expr[] }, buf: { width: number; base: Expr; strides: Expr[] }, ready: Expr): Instance {
   const f = fr.f;
   return m.instance(name, addrGen, { extWidth: ext.width, bufWidth: buf.width, countWidth: COUNT_BITS }, {
     start: fr.go,

@@ -13,7 +13,7 @@ import { controller } from '../control/controller.ts';
 import { CSR_ADDR_BITS } from '../control/status.ts';
 import { bufMem, ELEM_ADDR_BITS } from '../mmu/buffer.ts';
 import { accelGeometry, BUFFER_READ_LATENCY, checkAccelGeometry, type BufferGeometry } from '../mmu/buffers.ts';
-import { ldEngine } from '../mmu/ld.ts';
+import { ldEngine, ldPortPrefix } from '../mmu/ld.ts';
 import { stEngine } from '../mmu/st.ts';
 import { mxEngine } from '../mpe/mx.ts';
 import { sfuEngine } from '../sfu/engine.ts';
@@ -39,7 +39,7 @@ export const flightllmTop = defineModule<GenConfig>(
     checkAccelGeometry(g);
     const CL = g.CL;
     const DW = c.axiDataBits;
-    m.doc(`FlightLLM-style accelerator: ${c.chains} x ${c.chainLength} MPE (modes ${modeTable(c.sparsity).length}), ${c.sfuLanes}-lane SFU, ${DW}-bit memory ports.`);
+    m.doc(`FlightLLM-style accelerator: ${c.chains} x ${c.chainLength} MPE (modes ${modeTable(c.sparsity).length}), ${c.sfuLanes}-lane SFU, ${DW}-bit memory ports${c.ldPorts > 1 ? `, ${c.ldPorts} LD read ports` : ''}.`);
 
     // Engines and the controller.
     const ctl = m.instance('ctl', controller, c);
@@ -61,8 +61,11 @@ export const flightllmTop = defineModule<GenConfig>(
     passOut(ctl, ['csr_rd_data', 'halted']);
     passIn(ctl, ['if_ar_ready', 'if_r_valid', 'if_r_data', 'if_r_last'], [1, 1, 32, 1]);
     passOut(ctl, ['if_ar_valid', 'if_ar_addr', 'if_ar_len', 'if_r_ready']);
-    passIn(ld, ['m_ar_ready', 'm_r_valid', 'm_r_data', 'm_r_last'], [1, 1, DW, 1]);
-    passOut(ld, ['m_ar_valid', 'm_ar_addr', 'm_ar_len', 'm_ar_chan', 'm_r_ready']);
+    for (let p = 0; p < c.ldPorts; p++) {
+      const pre = ldPortPrefix(c, p);
+      passIn(ld, [`${pre}_ar_ready`, `${pre}_r_valid`, `${pre}_r_data`, `${pre}_r_last`], [1, 1, DW, 1]);
+      passOut(ld, [`${pre}_ar_valid`, `${pre}_ar_addr`, `${pre}_ar_len`, `${pre}_ar_chan`, `${pre}_r_ready`]);
+    }
     passIn(st, ['m_aw_ready', 'm_w_ready', 'm_b_valid'], [1, 1, 1]);
     passOut(st, ['m_aw_valid', 'm_aw_addr', 'm_aw_len', 'm_aw_chan', 'm_w_valid', 'm_w_data', 'm_w_strb', 'm_w_last', 'm_b_ready']);
 

@@ -38,7 +38,6 @@ interface PerfOptions {
   json?: string;
   quiet?: boolean;
   paperPoints?: boolean;
-  whatIfReadPorts?: number;
   whatIfGrpLanes?: number;
 }
 
@@ -72,8 +71,7 @@ export function registerPerf(program: Command): void {
     .option('--clock <MHz>', "clock frequency (default: the preset device's FlightLLM clock)", positiveNumber('--clock'))
     .option('--samples <n>', 'decode positions simulated at most (the others interpolated)', positiveInt('--samples'), 17);
   addPresetOverrideOptions(cmd)
-    .option('--what-if-read-ports <n>', 'what-if, not the RTL: an LD engine with n independent read ports, one per memory channel, rows striped across them', positiveInt('--what-if-read-ports'))
-    .option('--what-if-grp-lanes <n>', 'what-if, not the RTL: grp (grouped low-bit weight) expansion of n lanes per cycle instead of 32', positiveInt('--what-if-grp-lanes'))
+    .option('--what-if-grp-lanes <n>', 'what-if, not the RTL: grp (grouped low-bit weight) expansion of n lanes per cycle in each LD read pipeline instead of 32', positiveInt('--what-if-grp-lanes'))
     .option('--paper-points', "also run the paper's evaluation points (prefill 128/512 x decode 512/1024/1536) and print them beside the paper's figures")
     .option('--json <file>', 'also write the report as JSON')
     .option('-q, --quiet', 'no progress lines on stderr')
@@ -97,10 +95,9 @@ export function registerPerf(program: Command): void {
         throw e;
       }
       if (o.whatIfGrpLanes !== undefined && !(o.whatIfGrpLanes % 32 === 0 || 32 % o.whatIfGrpLanes === 0)) throw new UsageError(`--what-if-grp-lanes must be a multiple or a divisor of 32, got ${o.whatIfGrpLanes}`);
-      const whatIf = { ...(o.whatIfReadPorts !== undefined ? { ports: o.whatIfReadPorts } : {}), ...(o.whatIfGrpLanes !== undefined ? { grpLanes: o.whatIfGrpLanes } : {}) };
-      // One port reaches every pseudo-channel through the HBM switch (lateral throughput loss);
-      // what-if ports sit on their own channels.
-      const mem = memoryTiming(preset.device, hw, clockMHz, { crossing: (o.whatIfReadPorts ?? 1) <= 1 });
+      const whatIf = o.whatIfGrpLanes !== undefined ? { grpLanes: o.whatIfGrpLanes } : {};
+      // The LD's read ports (hw.ldPorts) on the device's HBM channel map (src/perf/memory.ts).
+      const mem = memoryTiming(preset.device, hw, clockMHz);
       let report;
       try {
         report = perfReport({ compiled, device: preset.device, clockMHz, mem, prefill: o.prefill, decode: o.decode, samples: o.samples, preset: preset.name, whatIf, onPhase: (w) => say(`simulating the ${w}`) });
