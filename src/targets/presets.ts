@@ -78,8 +78,8 @@ export const PRESETS: Readonly<Record<PresetName, Preset>> = {
     config: {
       ...FLIGHTLLM_COMMON,
       chains: 320,
-      // No DSP58 backend yet: portable Verilog (DSP58 counted as one per MAC by the estimate).
-      dspBackend: 'behavioral',
+      // DSP58 instances with the 58-bit PCOUT->PCIN cascade (docs/dsp58.md).
+      dspBackend: 'versal-dsp58',
       // largestBuffers(): weight (4096 beats) at the memory headroom, the others at the 20-bit
       // element address space.
       weightDepth: 4096,
